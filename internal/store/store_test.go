@@ -1,0 +1,117 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+
+	"vigil/internal/store"
+	"vigil/internal/store/storetest"
+)
+
+// columns lists table → column names, so the two engines' schemas can be
+// compared after migration.
+func columns(t *testing.T, db *store.DB) map[string][]string {
+	t.Helper()
+	q := `SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+	      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE 'goose_%'`
+	if db.Dialect == store.Postgres {
+		q = `SELECT table_name, column_name FROM information_schema.columns
+		     WHERE table_schema = current_schema() AND table_name NOT LIKE 'goose_%'`
+	}
+	rows, err := db.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var tbl, col string
+		if err := rows.Scan(&tbl, &col); err != nil {
+			t.Fatal(err)
+		}
+		out[tbl] = append(out[tbl], col)
+	}
+	for _, c := range out {
+		sort.Strings(c)
+	}
+	return out
+}
+
+func TestMigrationsMatchAcrossEngines(t *testing.T) {
+	lite := columns(t, storetest.SQLite(t))
+	pg := columns(t, storetest.Postgres(t))
+	if len(lite) < 10 {
+		t.Fatalf("suspiciously few tables: %v", lite)
+	}
+	if !reflect.DeepEqual(lite, pg) {
+		for tbl, c := range lite {
+			if !reflect.DeepEqual(c, pg[tbl]) {
+				t.Errorf("table %s: sqlite %v, postgres %v", tbl, c, pg[tbl])
+			}
+		}
+		for tbl := range pg {
+			if _, ok := lite[tbl]; !ok {
+				t.Errorf("table %s only on postgres", tbl)
+			}
+		}
+	}
+}
+
+func TestTxAndErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		ins := `INSERT INTO orgs (id, kind, name, slug, created_at, updated_at) VALUES (?, 'operator', ?, ?, ?, ?)`
+		committed := false
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { committed = true })
+			_, err := tx.Exec(ctx, ins, "o1", "One", "one", now, now)
+			return err
+		})
+		if err != nil || !committed {
+			t.Fatalf("write: %v committed=%v", err, committed)
+		}
+		// A failing callback rolls back and never runs after-commit hooks.
+		boom := errors.New("boom")
+		committed = false
+		err = db.Write(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { committed = true })
+			if _, err := tx.Exec(ctx, ins, "o2", "Two", "two", now, now); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || committed {
+			t.Fatalf("rollback: %v committed=%v", err, committed)
+		}
+		var n int
+		db.QueryRow(ctx, `SELECT COUNT(*) FROM orgs`).Scan(&n)
+		if n != 1 {
+			t.Fatalf("rows after rollback = %d, want 1", n)
+		}
+		_, err = db.Exec(ctx, ins, "o3", "Dup", "one", now, now)
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate slug: %v, want ErrConflict", err)
+		}
+		var got time.Time
+		err = db.QueryRow(ctx, `SELECT created_at FROM orgs WHERE id = ?`, "o1").Scan(&got)
+		if err != nil || !got.Equal(now) {
+			t.Fatalf("time round trip: %v %v", got, err)
+		}
+		err = store.NotFound(db.QueryRow(ctx, `SELECT id FROM orgs WHERE id = ?`, "nope").Scan(new(string)))
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing row: %v", err)
+		}
+	})
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	_, err := store.Open(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err == nil {
+		t.Fatal("want error for unreachable PostgreSQL")
+	}
+}
