@@ -13,7 +13,7 @@ import (
 // driver messages.
 var (
 	ErrNotFound = errors.New("not found")
-	ErrConflict = errors.New("conflict")  // unique or foreign-key violation
+	ErrConflict = errors.New("conflict") // unique or foreign-key violation
 	ErrBusy     = errors.New("database busy")
 )
 

@@ -21,7 +21,7 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"               // registers the "sqlite" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -292,7 +292,6 @@ func RedactDSN(dsn string) string {
 	}
 	return dsn
 }
-
 
 // NewID returns a new UUIDv7: time-ordered, so inserts stay index-friendly,
 // and unique across servers without coordination.
