@@ -1,0 +1,87 @@
+package auth
+
+import "slices"
+
+// Role is a user's role within one organisation.
+type Role string
+
+const (
+	Owner        Role = "owner"
+	Admin        Role = "admin"
+	Manager      Role = "manager"
+	Supervisor   Role = "supervisor"
+	Dispatcher   Role = "dispatcher"
+	Officer      Role = "officer"
+	Investigator Role = "investigator"
+	Auditor      Role = "auditor"
+	Client       Role = "client"
+)
+
+// Roles lists every role, most powerful first (the order used in forms).
+var Roles = []Role{Owner, Admin, Manager, Supervisor, Dispatcher, Officer, Investigator, Auditor, Client}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Action is something a principal may do within an organisation.
+type Action string
+
+const (
+	OrgRead    Action = "org.read"
+	OrgCreate  Action = "org.create" // create client organisations under this one
+	OrgUpdate  Action = "org.update"
+	OrgDelete  Action = "org.delete"
+	SiteRead   Action = "site.read" // sites, zones, devices, contacts
+	SiteWrite  Action = "site.write"
+	UserRead   Action = "user.read"
+	UserManage Action = "user.manage" // invite, change roles, disable
+	AuditRead  Action = "audit.read"
+)
+
+// grants is the whole permission model in one table.
+var grants = map[Role][]Action{
+	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead},
+	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead},
+	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead},
+	Supervisor:   {OrgRead, SiteRead, UserRead},
+	Dispatcher:   {OrgRead, SiteRead},
+	Officer:      {OrgRead, SiteRead},
+	Investigator: {OrgRead, SiteRead},
+	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead},
+	Client:       {OrgRead, SiteRead},
+}
+
+// Allows reports whether role r grants action a.
+func (r Role) Allows(a Action) bool { return slices.Contains(grants[r], a) }
+
+// Can is the one permission check: may p do a in organisation org? A
+// principal with no role in org can do nothing there (and handlers answer
+// 404, since the org's objects are not theirs to know about).
+func Can(p *Principal, a Action, org string) bool {
+	if p == nil {
+		return false
+	}
+	r, ok := p.Access[org]
+	return ok && r.Allows(a)
+}
+
+// Sees reports whether p has any role in org.
+func (p *Principal) Sees(org string) bool {
+	if p == nil {
+		return false
+	}
+	_, ok := p.Access[org]
+	return ok
+}
+
+// OrgsWhere lists the organisations where p may do a, sorted.
+func (p *Principal) OrgsWhere(a Action) []string {
+	var out []string
+	for org, r := range p.Access {
+		if r.Allows(a) {
+			out = append(out, org)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
