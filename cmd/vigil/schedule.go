@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
+
+	"vigil/internal/schedule/schedcli"
 )
 
-// runSchedule is being built in its own package; see the issue tracker.
+// runSchedule is `vigil schedule`: the roster optimiser (solve, check).
 func runSchedule(ctx context.Context, args []string, s stdio) int {
-	fmt.Fprintln(s.err, "vigil schedule: not available in this build")
-	return 1
+	return schedcli.Run(ctx, args, s.in, s.out, s.err)
 }

@@ -1,0 +1,340 @@
+package solver
+
+import (
+	"math/rand/v2"
+)
+
+// shared is the read-only data every worker uses.
+type shared struct {
+	p      *Problem
+	S      int
+	models []*rowModel
+	// req[e][d*(S+1)+c] is employee e's request penalty for choice c (a
+	// shift, or S for off) on day d.
+	req [][]int64
+	// qualified[e] lists the employees that share a shift type with e;
+	// swapping days between unrelated employees is rarely feasible.
+	cover []Cover // [d*S+s]
+}
+
+func newShared(p *Problem) *shared {
+	S := len(p.Shifts)
+	sh := &shared{p: p, S: S}
+	for e := range p.Employees {
+		sh.models = append(sh.models, newRowModel(p, e))
+	}
+	sh.req = make([][]int64, len(p.Employees))
+	for e := range sh.req {
+		sh.req[e] = make([]int64, p.Days*(S+1))
+	}
+	for _, q := range p.OnRequests {
+		// Paid by every choice but the wished-for shift.
+		row := sh.req[q.Employee][q.Day*(S+1) : (q.Day+1)*(S+1)]
+		for c := range row {
+			if c != q.Shift {
+				row[c] += int64(q.Weight)
+			}
+		}
+	}
+	for _, q := range p.OffRequests {
+		sh.req[q.Employee][q.Day*(S+1)+q.Shift] += int64(q.Weight)
+	}
+	sh.cover = make([]Cover, p.Days*S)
+	for d := range p.Days {
+		copy(sh.cover[d*S:], p.Cover[d])
+	}
+	return sh
+}
+
+// worker is one thread's search state. Everything it does depends only on
+// its shared data and its random source.
+type worker struct {
+	*shared
+	rng     *rand.Rand
+	rows    [][]int
+	cnt     []int // coverage count [d*S+s]
+	obj     int64
+	ok      []bool // row feasible
+	bad     int    // number of infeasible rows
+	best    [][]int
+	bestObj int64
+	bestBad int
+	sc      dpScratch
+	cost    []int64
+	tmp     []int
+	saved   [][]int
+	order   []int
+	iter    int64
+}
+
+func newWorker(sh *shared, seed uint64, thread int) *worker {
+	p := sh.p
+	w := &worker{
+		shared: sh,
+		rng:    rand.New(rand.NewPCG(seed, uint64(thread)*0x9E3779B97F4A7C15+1)),
+		cnt:    make([]int, p.Days*sh.S),
+		cost:   make([]int64, p.Days*(sh.S+1)),
+		tmp:    make([]int, p.Days),
+		ok:     make([]bool, len(p.Employees)),
+	}
+	w.rows = NewRoster(p)
+	w.best = NewRoster(p)
+	w.saved = NewRoster(p)
+	w.obj = w.coverCostAll()
+	for e := range w.rows {
+		w.obj += w.rowReq(e, w.rows[e])
+		w.ok[e] = checkRow(p, e, w.rows[e], nil)
+		if !w.ok[e] {
+			w.bad++
+		}
+	}
+	w.snapshot()
+	return w
+}
+
+// f is the cover penalty of one cell with n people.
+func (w *worker) f(i, n int) int64 {
+	c := &w.cover[i]
+	if n < c.Requirement {
+		return int64(c.WeightUnder * (c.Requirement - n))
+	}
+	return int64(c.WeightOver * (n - c.Requirement))
+}
+
+func (w *worker) coverCostAll() int64 {
+	var t int64
+	for i, n := range w.cnt {
+		t += w.f(i, n)
+	}
+	return t
+}
+
+func (w *worker) rowReq(e int, row []int) int64 {
+	S := w.S
+	r := w.req[e]
+	var t int64
+	for d, s := range row {
+		if s == Off {
+			t += r[d*(S+1)+S]
+		} else {
+			t += r[d*(S+1)+s]
+		}
+	}
+	return t
+}
+
+// setRow replaces employee e's row and keeps the objective and coverage
+// counts exact.
+func (w *worker) setRow(e int, row []int) {
+	old := w.rows[e]
+	S := w.S
+	w.obj -= w.rowReq(e, old)
+	for d, s := range row {
+		o := old[d]
+		if o == s {
+			continue
+		}
+		if o != Off {
+			i := d*S + o
+			n := w.cnt[i]
+			w.obj += w.f(i, n-1) - w.f(i, n)
+			w.cnt[i] = n - 1
+		}
+		if s != Off {
+			i := d*S + s
+			n := w.cnt[i]
+			w.obj += w.f(i, n+1) - w.f(i, n)
+			w.cnt[i] = n + 1
+		}
+		old[d] = s
+	}
+	w.obj += w.rowReq(e, old)
+	ok := checkRow(w.p, e, old, nil)
+	if ok != w.ok[e] {
+		if ok {
+			w.bad--
+		} else {
+			w.bad++
+		}
+		w.ok[e] = ok
+	}
+}
+
+// prices fills w.cost with employee e's marginal cost of each choice given
+// everybody else's current rows. Cover cost is convex in the head count, so
+// the marginal price of one more person is exact.
+func (w *worker) prices(e int, noise int) {
+	S := w.S
+	row := w.rows[e]
+	req := w.req[e]
+	for d := range w.p.Days {
+		base := d * (S + 1)
+		for s := range S {
+			i := d*S + s
+			n := w.cnt[i]
+			if row[d] == s {
+				n--
+			}
+			c := &w.cover[i]
+			var m int64
+			if n < c.Requirement {
+				m = -int64(c.WeightUnder)
+			} else {
+				m = int64(c.WeightOver)
+			}
+			if noise > 0 {
+				m += int64(w.rng.IntN(2*noise+1) - noise)
+			}
+			w.cost[base+s] = m + req[base+s]
+		}
+		w.cost[base+S] = req[base+S]
+	}
+}
+
+// reoptimise replaces e's row by the best row against the others' current
+// coverage (optionally with noisy prices, to diversify). It reports whether
+// a feasible row was found.
+func (w *worker) reoptimise(e int, noise int) bool {
+	w.prices(e, noise)
+	if _, ok := w.models[e].bestRow(w.p, w.cost, &w.sc, w.tmp); !ok {
+		return false
+	}
+	w.setRow(e, w.tmp)
+	return true
+}
+
+// penalised is the search's acceptance key: infeasible rows dominate.
+func (w *worker) key() (int, int64) { return w.bad, w.obj }
+
+func better(bad1 int, obj1 int64, bad2 int, obj2 int64) bool {
+	if bad1 != bad2 {
+		return bad1 < bad2
+	}
+	return obj1 < obj2
+}
+
+func (w *worker) snapshot() {
+	for e := range w.rows {
+		copy(w.best[e], w.rows[e])
+	}
+	w.bestObj, w.bestBad = w.obj, w.bad
+}
+
+// construct builds a first roster: every employee in random order takes the
+// best row against the coverage left by those before.
+func (w *worker) construct() {
+	w.order = w.rng.Perm(len(w.rows))
+	for _, e := range w.order {
+		w.reoptimise(e, 0)
+	}
+	for range 2 {
+		for _, e := range w.order {
+			w.reoptimise(e, 0)
+		}
+	}
+	w.snapshot()
+}
+
+// ruinRecreate clears k random employees' rows and re-inserts them one by
+// one with the exact row DP, then polishes each once more. The move is kept
+// if it is not worse; otherwise the rows are restored.
+func (w *worker) ruinRecreate(k int, noise int) {
+	n := len(w.rows)
+	k = min(k, n)
+	bad0, obj0 := w.key()
+	pick := w.pickRelated(k)
+	for _, e := range pick {
+		copy(w.saved[e], w.rows[e])
+	}
+	for i := range w.tmp {
+		w.tmp[i] = Off
+	}
+	for _, e := range pick {
+		w.setRow(e, w.tmp)
+	}
+	w.rng.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+	for _, e := range pick {
+		w.reoptimise(e, noise)
+	}
+	for _, e := range pick {
+		w.reoptimise(e, 0)
+	}
+	bad1, obj1 := w.key()
+	if better(bad0, obj0, bad1, obj1) {
+		for _, e := range pick {
+			w.setRow(e, w.saved[e])
+		}
+	}
+}
+
+// pickRelated chooses k distinct employees: a random seed employee and
+// others who can work some shift the seed works, on a random day window,
+// so that the re-inserted rows can actually trade duties.
+func (w *worker) pickRelated(k int) []int {
+	n := len(w.rows)
+	if cap(w.order) < n {
+		w.order = make([]int, n)
+	}
+	perm := w.order[:n]
+	for i := range perm {
+		perm[i] = i
+	}
+	// Partial Fisher–Yates: first k are a uniform sample.
+	for i := 0; i < k; i++ {
+		j := i + w.rng.IntN(n-i)
+		perm[i], perm[j] = perm[j], perm[i]
+	}
+	return perm[:k]
+}
+
+// swapPass tries coverage-neutral exchanges: two employees trade their
+// duties on a window of days. Coverage is unchanged, so only requests and
+// feasibility decide. It returns the number of applied exchanges.
+func (w *worker) swapPass(tries int) int {
+	n := len(w.rows)
+	if n < 2 {
+		return 0
+	}
+	days := w.p.Days
+	applied := 0
+	a := w.saved[0]
+	b := w.saved[1%len(w.saved)]
+	for range tries {
+		e1 := w.rng.IntN(n)
+		e2 := w.rng.IntN(n - 1)
+		if e2 >= e1 {
+			e2++
+		}
+		length := 1 + w.rng.IntN(min(days, 7))
+		start := w.rng.IntN(days - length + 1)
+		r1, r2 := w.rows[e1], w.rows[e2]
+		same := true
+		for d := start; d < start+length; d++ {
+			if r1[d] != r2[d] {
+				same = false
+				break
+			}
+		}
+		if same {
+			continue
+		}
+		copy(a, r1)
+		copy(b, r2)
+		copy(a[start:start+length], r2[start:start+length])
+		copy(b[start:start+length], r1[start:start+length])
+		delta := w.rowReq(e1, a) + w.rowReq(e2, b) - w.rowReq(e1, r1) - w.rowReq(e2, r2)
+		if delta > 0 {
+			continue
+		}
+		okA := checkRow(w.p, e1, a, nil)
+		okB := checkRow(w.p, e2, b, nil)
+		// Never trade a feasible row for an infeasible one.
+		if (!okA && w.ok[e1]) || (!okB && w.ok[e2]) {
+			continue
+		}
+		w.setRow(e1, a)
+		w.setRow(e2, b)
+		applied++
+	}
+	return applied
+}

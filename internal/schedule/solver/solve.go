@@ -1,0 +1,211 @@
+package solver
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Options control a search.
+type Options struct {
+	// Seed and Threads fully determine the search: thread i's moves depend
+	// only on (Seed, i), and threads exchange their best rosters only at
+	// epoch boundaries counted in iterations, merging ties by thread index.
+	// A wall-clock limit (TimeLimit or a context deadline) only cuts the
+	// search short, but where it cuts depends on machine speed, so only
+	// MaxIterations gives bit-for-bit reproducible results.
+	Seed    uint64
+	Threads int // 0 means runtime.GOMAXPROCS(0)
+	// TimeLimit bounds the search; 0 means no limit other than ctx and
+	// MaxIterations. If all three are unset the search runs until ctx ends.
+	TimeLimit time.Duration
+	// MaxIterations bounds the large-neighbourhood iterations per thread;
+	// 0 means unlimited.
+	MaxIterations int64
+	// Progress, if set, is called (from solver goroutines, one call at a
+	// time) whenever the best roster found so far improves.
+	Progress func(Progress)
+}
+
+// Progress is one improvement of the best roster.
+type Progress struct {
+	Elapsed   time.Duration
+	Objective int64
+	Feasible  bool
+	Thread    int
+	Iteration int64
+}
+
+// Solution is the best roster found and how the search went.
+type Solution struct {
+	Roster     Roster
+	Evaluation Evaluation
+	// FirstFeasible is when the first roster without hard violations
+	// existed, or -1 if none was found.
+	FirstFeasible time.Duration
+	Elapsed       time.Duration
+	Iterations    int64 // summed over threads
+	Trace         []Progress
+}
+
+// epochIters is how many iterations threads run between exchanges.
+const epochIters = 200
+
+// Solve searches for the best feasible roster. It returns an error only if
+// p is invalid; when some employee has no feasible row at all, the best
+// roster is returned with its violations listed in the evaluation.
+func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if opt.TimeLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opt.TimeLimit)
+		defer cancel()
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	sh := newShared(p)
+	rep := &reporter{start: start, fn: opt.Progress, bestObj: -1, firstFeasible: -1}
+
+	workers := make([]*worker, threads)
+	var wg sync.WaitGroup
+	for t := range threads {
+		wg.Go(func() {
+			w := newWorker(sh, opt.Seed, t)
+			w.construct()
+			workers[t] = w
+			rep.offer(t, w)
+		})
+	}
+	wg.Wait()
+
+	done := func() bool { return ctx.Err() != nil }
+	for !done() {
+		stop := false
+		for t, w := range workers {
+			wg.Go(func() {
+				n := int64(epochIters)
+				if opt.MaxIterations > 0 {
+					n = min(n, opt.MaxIterations-w.iter)
+				}
+				for i := int64(0); i < n && !done(); i++ {
+					w.step()
+					if better(w.bad, w.obj, w.bestBad, w.bestObj) {
+						w.snapshot()
+						rep.offer(t, w)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		// Deterministic exchange: the best thread (lowest index on ties)
+		// hands its best roster to every thread whose best is worse.
+		bt := 0
+		for t, w := range workers {
+			if better(w.bestBad, w.bestObj, workers[bt].bestBad, workers[bt].bestObj) {
+				bt = t
+			}
+		}
+		for t, w := range workers {
+			if t != bt && better(workers[bt].bestBad, workers[bt].bestObj, w.bestBad, w.bestObj) {
+				w.adopt(workers[bt].best)
+			}
+		}
+		if opt.MaxIterations > 0 {
+			stop = true
+			for _, w := range workers {
+				if w.iter < opt.MaxIterations {
+					stop = false
+				}
+			}
+		}
+		if stop {
+			break
+		}
+	}
+
+	bt := 0
+	var iters int64
+	for t, w := range workers {
+		iters += w.iter
+		if better(w.bestBad, w.bestObj, workers[bt].bestBad, workers[bt].bestObj) {
+			bt = t
+		}
+	}
+	ro := Roster(workers[bt].best).Clone()
+	ev, err := Evaluate(p, ro)
+	if err != nil {
+		return nil, err
+	}
+	return &Solution{
+		Roster:        ro,
+		Evaluation:    ev,
+		FirstFeasible: rep.firstFeasible,
+		Elapsed:       time.Since(start),
+		Iterations:    iters,
+		Trace:         rep.trace,
+	}, nil
+}
+
+// adopt makes the worker continue from another thread's best roster.
+func (w *worker) adopt(ro [][]int) {
+	for e := range ro {
+		w.setRow(e, ro[e])
+	}
+	w.snapshot()
+}
+
+// step is one large-neighbourhood iteration.
+func (w *worker) step() {
+	w.iter++
+	n := len(w.rows)
+	switch r := w.rng.IntN(100); {
+	case r < 15:
+		w.reoptimise(w.rng.IntN(n), 0)
+	case r < 30:
+		w.swapPass(20)
+	default:
+		k := 2 + w.rng.IntN(min(n, 6))
+		w.ruinRecreate(k, 0)
+	}
+}
+
+// reporter serialises progress reports and remembers the global best for
+// them; it never feeds back into the search.
+type reporter struct {
+	mu            sync.Mutex
+	start         time.Time
+	fn            func(Progress)
+	bestObj       int64
+	bestBad       int
+	firstFeasible time.Duration
+	trace         []Progress
+}
+
+func (r *reporter) offer(t int, w *worker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bestObj >= 0 && !better(w.bestBad, w.bestObj, r.bestBad, r.bestObj) {
+		return
+	}
+	r.bestObj, r.bestBad = w.bestObj, w.bestBad
+	pr := Progress{
+		Elapsed:   time.Since(r.start),
+		Objective: w.bestObj,
+		Feasible:  w.bestBad == 0,
+		Thread:    t,
+		Iteration: w.iter,
+	}
+	if pr.Feasible && r.firstFeasible < 0 {
+		r.firstFeasible = pr.Elapsed
+	}
+	r.trace = append(r.trace, pr)
+	if r.fn != nil {
+		r.fn(pr)
+	}
+}
