@@ -82,7 +82,7 @@ func TestReferenceRosters(t *testing.T) {
 func TestParseSizes(t *testing.T) {
 	// Counts from the benchmark README's instance-size table.
 	tests := []struct {
-		file                              string
+		file                               string
 		days, staff, shifts, on, off, off2 int
 	}{
 		{"Instance1.txt", 14, 8, 1, 21, 5, 8},

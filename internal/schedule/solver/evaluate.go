@@ -10,10 +10,10 @@ type Rule string
 // The hard rules. A cell holds at most one shift by construction, so "one
 // shift a day" can only be broken by a cell that is not a shift index at all.
 const (
-	RuleBadShift          Rule = "bad-shift"           // cell is neither Off nor a shift index
-	RuleDayOff            Rule = "day-off"             // works on a fixed day off (leave)
+	RuleBadShift          Rule = "bad-shift"            // cell is neither Off nor a shift index
+	RuleDayOff            Rule = "day-off"              // works on a fixed day off (leave)
 	RuleSuccession        Rule = "forbidden-succession" // shift followed by a forbidden shift
-	RuleMaxShifts         Rule = "max-shifts"          // too many of one shift type (0 = unqualified)
+	RuleMaxShifts         Rule = "max-shifts"           // too many of one shift type (0 = unqualified)
 	RuleMinMinutes        Rule = "min-minutes"
 	RuleMaxMinutes        Rule = "max-minutes"
 	RuleMaxConsecutive    Rule = "max-consecutive"
