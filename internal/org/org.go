@@ -132,23 +132,23 @@ var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 func text(field, v string, required bool, max int) (string, error) {
 	v = strings.TrimSpace(v)
 	if required && v == "" {
-		return "", &FieldError{field, "is required"}
+		return "", invalid(field, "is required")
 	}
 	if utf8.RuneCountInString(v) > max {
-		return "", &FieldError{field, fmt.Sprintf("must be at most %d characters", max)}
+		return "", invalid(field, fmt.Sprintf("must be at most %d characters", max))
 	}
 	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
-		return "", &FieldError{field, "contains invalid characters"}
+		return "", invalid(field, "contains invalid characters")
 	}
 	return v, nil
 }
 
 func timezone(field, v string) (string, error) {
 	if v == "" {
-		return "", &FieldError{field, "is required (an IANA name such as Europe/London)"}
+		return "", invalid(field, "is required (an IANA name such as Europe/London)")
 	}
 	if _, err := time.LoadLocation(v); err != nil || v == "Local" {
-		return "", &FieldError{field, "is not a known IANA time zone"}
+		return "", invalid(field, "is not a known IANA time zone")
 	}
 	return v, nil
 }
@@ -161,7 +161,7 @@ func (o *Org) Validate() error {
 	}
 	o.Slug = strings.ToLower(strings.TrimSpace(o.Slug))
 	if !slugRE.MatchString(o.Slug) {
-		return &FieldError{"slug", "must be 1–63 lower-case letters, digits or hyphens"}
+		return invalid("slug", "must be 1–63 lower-case letters, digits or hyphens")
 	}
 	if o.Timezone == "" {
 		o.Timezone = "UTC"
@@ -170,10 +170,10 @@ func (o *Org) Validate() error {
 		return err
 	}
 	if o.Kind != "operator" && o.Kind != "client" {
-		return &FieldError{"kind", "must be operator or client"}
+		return invalid("kind", "must be operator or client")
 	}
 	if o.Kind == "client" && o.ParentID == "" {
-		return &FieldError{"parent_id", "is required for a client organisation"}
+		return invalid("parent_id", "is required for a client organisation")
 	}
 	return nil
 }
@@ -202,13 +202,13 @@ func (s *Site) Validate() error {
 		return err
 	}
 	if (s.Latitude == nil) != (s.Longitude == nil) {
-		return &FieldError{"latitude", "latitude and longitude go together"}
+		return invalid("latitude", "latitude and longitude go together")
 	}
 	if s.Latitude != nil && (*s.Latitude < -90 || *s.Latitude > 90) {
-		return &FieldError{"latitude", "must be between -90 and 90"}
+		return invalid("latitude", "must be between -90 and 90")
 	}
 	if s.Longitude != nil && (*s.Longitude < -180 || *s.Longitude > 180) {
-		return &FieldError{"longitude", "must be between -180 and 180"}
+		return invalid("longitude", "must be between -180 and 180")
 	}
 	return nil
 }
@@ -229,13 +229,13 @@ func (c *Contact) Validate() error {
 		return err
 	}
 	if c.Email != "" && !strings.Contains(c.Email, "@") {
-		return &FieldError{"email", "is not a valid email address"}
+		return invalid("email", "is not a valid email address")
 	}
 	if c.Phone == "" && c.Email == "" {
-		return &FieldError{"phone", "a phone number or an email is required"}
+		return invalid("phone", "a phone number or an email is required")
 	}
 	if c.CallOrder < 0 || c.CallOrder > 999 {
-		return &FieldError{"call_order", "must be between 0 and 999"}
+		return invalid("call_order", "must be between 0 and 999")
 	}
 	return nil
 }
@@ -250,7 +250,7 @@ func (z *Zone) Validate() error {
 		return err
 	}
 	if z.Number != nil && (*z.Number < 0 || *z.Number > 99999) {
-		return &FieldError{"number", "must be between 0 and 99999"}
+		return invalid("number", "must be between 0 and 99999")
 	}
 	return nil
 }
@@ -259,13 +259,13 @@ func (z *Zone) Validate() error {
 func (d *Device) Validate() error {
 	var err error
 	if !valid(DeviceTypes, d.Type) {
-		return &FieldError{"type", "is not a known device type"}
+		return invalid("type", "is not a known device type")
 	}
 	if d.Status == "" {
 		d.Status = "active"
 	}
 	if !valid(DeviceStatuses, d.Status) {
-		return &FieldError{"status", "is not a known device status"}
+		return invalid("status", "is not a known device status")
 	}
 	for _, f := range []struct {
 		name string
@@ -281,8 +281,10 @@ func (d *Device) Validate() error {
 	d.InstalledOn = strings.TrimSpace(d.InstalledOn)
 	if d.InstalledOn != "" {
 		if _, err := time.Parse("2006-01-02", d.InstalledOn); err != nil {
-			return &FieldError{"installed_on", "must be a date as YYYY-MM-DD"}
+			return invalid("installed_on", "must be a date as YYYY-MM-DD")
 		}
 	}
 	return nil
 }
+
+func invalid(field, msg string) error { return &FieldError{Field: field, Message: msg} }

@@ -78,17 +78,17 @@ func (s *Service) CreateOrg(ctx context.Context, tx *store.Tx, o *Org, p *auth.P
 	if o.ParentID != "" {
 		var kind string
 		if err := tx.QueryRow(ctx, `SELECT kind FROM orgs WHERE id = ?`, o.ParentID).Scan(&kind); err != nil {
-			return &FieldError{"parent_id", "is not a known organisation"}
+			return invalid("parent_id", "is not a known organisation")
 		}
 		if kind != "operator" {
-			return &FieldError{"parent_id", "must be an operator organisation"}
+			return invalid("parent_id", "must be an operator organisation")
 		}
 		parent = o.ParentID
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO orgs (id, parent_id, kind, name, slug, timezone, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		o.ID, parent, o.Kind, o.Name, o.Slug, o.Timezone, now, now)
 	if errors.Is(err, store.ErrConflict) {
-		return &FieldError{"slug", "is already used by another organisation"}
+		return invalid("slug", "is already used by another organisation")
 	}
 	if err != nil {
 		return fmt.Errorf("create org: %w", err)
@@ -166,7 +166,7 @@ var ErrInUse = errors.New("still in use")
 // DeleteOrg removes an empty client organisation (no sites, no members).
 func (s *Service) DeleteOrg(ctx context.Context, o *Org, p *auth.Principal) error {
 	if o.Kind == "operator" {
-		return &FieldError{"kind", "the operator organisation cannot be deleted"}
+		return invalid("kind", "the operator organisation cannot be deleted")
 	}
 	return s.DB.Write(ctx, func(tx *store.Tx) error {
 		var n int
@@ -506,7 +506,7 @@ func (s *Service) checkZone(ctx context.Context, q store.Querier, d *Device) err
 	}
 	var site string
 	if err := q.QueryRow(ctx, `SELECT site_id FROM zones WHERE id = ? AND org_id = ?`, d.ZoneID, d.OrgID).Scan(&site); err != nil || site != d.SiteID {
-		return &FieldError{"zone_id", "is not a zone of this site"}
+		return invalid("zone_id", "is not a zone of this site")
 	}
 	return nil
 }

@@ -60,10 +60,10 @@ func (s *Server) OpenAPI() map[string]any {
 		item[strings.ToLower(rt.Method)] = op
 	}
 	return map[string]any{
-		"openapi": "3.0.3",
-		"info":    map[string]any{"title": "vigil API", "version": "1", "description": "Security operations platform API. Authenticate with a session cookie (POST /auth/login) or an API token as Authorization: Bearer."},
-		"servers": []any{map[string]any{"url": "/api/v1"}},
-		"paths":   paths,
+		"openapi":  "3.0.3",
+		"info":     map[string]any{"title": "vigil API", "version": "1", "description": "Security operations platform API. Authenticate with a session cookie (POST /auth/login) or an API token as Authorization: Bearer."},
+		"servers":  []any{map[string]any{"url": "/api/v1"}},
+		"paths":    paths,
 		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"cookie": []any{}}},
 		"components": map[string]any{
 			"securitySchemes": map[string]any{

@@ -121,17 +121,17 @@ func ParseTemplates(modules ...fs.FS) (*Templates, error) {
 
 // Page is the data every page's layout needs; page data structs embed it.
 type Page struct {
-	Title     string
-	Nav       string
-	P         *auth.Principal
-	OrgName   string
-	Orgs      []OrgOption
-	Menu      []NavItem
-	Flash     string
-	Errors    map[string]string
-	Path      string
-	Query     url.Values
-	Timezone  string
+	Title    string
+	Nav      string
+	P        *auth.Principal
+	OrgName  string
+	Orgs     []OrgOption
+	Menu     []NavItem
+	Flash    string
+	Errors   map[string]string
+	Path     string
+	Query    url.Values
+	Timezone string
 }
 
 // OrgOption is an entry of the organisation switcher.

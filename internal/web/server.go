@@ -37,9 +37,9 @@ type Route struct {
 // Doc describes an API route for the OpenAPI document.
 type Doc struct {
 	Summary  string
-	Request  any   // zero value of the JSON body type
-	Response any   // zero value of the success body type
-	Status   int   // success status (default 200)
+	Request  any      // zero value of the JSON body type
+	Response any      // zero value of the success body type
+	Status   int      // success status (default 200)
 	Query    []string // documented query parameters
 }
 
