@@ -24,7 +24,13 @@ type rowModel struct {
 	allowed  []int // shift indexes with MaxShifts > 0
 	lenU     []int // length of allowed[a] in units
 	limit    []int // MaxShifts of allowed[a]
-	binding  bool  // some limit can bind within the horizon
+	binding  bool  // some untracked limit can bind within the horizon
+	// Binding per-type maxima with small limits are tracked exactly as a
+	// mixed-radix counter of C values; cntNext[c*nA+a] is the counter after
+	// one more shift allowed[a], or -1 past the limit.
+	C       int
+	cntNext []int32
+	tracked []bool
 	forbid   []bool
 	maxC     int
 	minC     int
@@ -69,10 +75,8 @@ func newRowModel(p *Problem, e int) *rowModel {
 		m.lenU = append(m.lenU, u)
 		m.maxLenU = max(m.maxLenU, u)
 		m.limit = append(m.limit, emp.MaxShifts[s])
-		if emp.MaxShifts[s] < p.Days {
-			m.binding = true
-		}
 	}
+	m.trackLimits(p, emp)
 	m.forbid = make([]bool, m.nA*m.nA)
 	for a, s := range m.allowed {
 		for _, f := range p.Shifts[s].ForbiddenNext {
@@ -107,12 +111,65 @@ func newRowModel(p *Problem, e int) *rowModel {
 	return m
 }
 
+// maxCounter bounds the extra state the exact per-type maxima may add.
+const maxCounter = 64
+
+// trackLimits decides which per-type maxima the DP tracks exactly: those
+// that can bind (below both the horizon and what the minutes allow),
+// tightest first, while the counter stays within maxCounter values. The
+// rest are left to the Lagrangian loop in bestRow.
+func (m *rowModel) trackLimits(p *Problem, emp *Employee) {
+	m.tracked = make([]bool, m.nA)
+	type cand struct{ a, lim int }
+	var cs []cand
+	for a, s := range m.allowed {
+		possible := min(p.Days, emp.MaxMinutes/p.Shifts[s].Minutes)
+		if m.limit[a] < possible {
+			cs = append(cs, cand{a, m.limit[a]})
+		}
+	}
+	// Insertion sort by limit: a handful of entries.
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].lim < cs[j-1].lim; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+	m.C = 1
+	radix := make([]int, m.nA)
+	for _, c := range cs {
+		if m.C*(c.lim+1) <= maxCounter {
+			m.tracked[c.a] = true
+			radix[c.a] = m.C
+			m.C *= c.lim + 1
+		} else {
+			m.binding = true
+		}
+	}
+	m.cntNext = make([]int32, m.C*m.nA)
+	for c := range m.C {
+		for a := range m.nA {
+			next := int32(c)
+			if m.tracked[a] {
+				digit := c / radix[a] % (m.limit[a] + 1)
+				if digit == m.limit[a] {
+					next = -1
+				} else {
+					next = int32(c + radix[a])
+				}
+			}
+			m.cntNext[c*m.nA+a] = next
+		}
+	}
+}
+
 // states is the size of one day's DP layer.
-func (m *rowModel) states() int { return m.R * m.M1 * m.W1 }
+func (m *rowModel) states() int { return m.R * m.C * m.M1 * m.W1 }
 
 // dpScratch is one worker's reusable DP memory.
 type dpScratch struct {
-	cur, nxt []int64
+	cur, nxt []int64 // all inf between runs
+	act      []int32
+	nact     []int32
 	prev     []int32
 	lam      []int64
 	count    []int
@@ -122,6 +179,9 @@ func (sc *dpScratch) ensure(n, days, nA int) {
 	if cap(sc.cur) < n {
 		sc.cur = make([]int64, n)
 		sc.nxt = make([]int64, n)
+		for i := range sc.cur {
+			sc.cur[i], sc.nxt[i] = inf, inf
+		}
 	}
 	sc.cur, sc.nxt = sc.cur[:n], sc.nxt[:n]
 	if cap(sc.prev) < n*days {
@@ -148,12 +208,20 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 	}
 	sc.ensure(m.states(), p.Days, m.nA)
 	clear(sc.lam)
-	const rounds = 10
+	// Multipliers grow from the scale of the prices themselves.
+	var scale int64 = 1
+	for _, c := range cost {
+		if c < inf {
+			scale = max(scale, c, -c)
+		}
+	}
+	scale = max(1, scale/8)
+	const rounds = 16
 	for round := 0; round <= rounds; round++ {
 		if round == rounds {
 			// Last resort: no limited type at all.
 			for a := range m.nA {
-				if m.limit[a] < p.Days {
+				if !m.tracked[a] && m.limit[a] < p.Days {
 					sc.lam[a] = inf
 				}
 			}
@@ -178,9 +246,9 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 		}
 		over := false
 		for a := range m.nA {
-			if sc.count[a] > m.limit[a] {
+			if !m.tracked[a] && sc.count[a] > m.limit[a] {
 				over = true
-				sc.lam[a] = sc.lam[a]*2 + 8
+				sc.lam[a] = sc.lam[a]*2 + scale
 			}
 		}
 		if !over {
@@ -200,68 +268,80 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 	return 0, false
 }
 
-// run is one DP pass with the current multipliers.
+// run is one DP pass with the current multipliers. States are laid out as
+// ((run*C + counter)*M1 + minutes)*W1 + weekends. Most of that space is
+// unreachable on any given day, so the pass walks a list of the states
+// reached the day before; cur and nxt are all-inf between calls.
 func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int64, bool) {
 	S := len(p.Shifts)
 	days := p.Days
 	N := m.states()
-	M1, W1 := m.M1, m.W1
-	workStates := m.nA * m.maxC
+	M1, W1, C, nA := m.M1, m.W1, m.C, m.nA
+	workStates := nA * m.maxC
 	cur, nxt := sc.cur, sc.nxt
-	for i := range cur {
-		cur[i] = inf
+	act, nact := sc.act[:0], sc.nact[:0]
+	idx := func(rs, cnt, mu, w int) int { return ((rs*C+cnt)*M1+mu)*W1 + w }
+	// Day prices of the allowed shifts (with multipliers), inf if barred.
+	var priceBuf [32]int64
+	var price []int64
+	if nA <= len(priceBuf) {
+		price = priceBuf[:nA]
+	} else {
+		price = make([]int64, nA)
 	}
-	idx := func(rs, mu, w int) int { return (rs*M1+mu)*W1 + w }
-	// price of allowed shift a on day d, or inf.
-	price := func(d, a int) int64 {
-		if m.dayOff[d] || sc.lam[a] >= inf {
-			return inf
+	setPrices := func(d int) {
+		for a := range nA {
+			c := cost[d*(S+1)+m.allowed[a]]
+			if m.dayOff[d] || sc.lam[a] >= inf || c >= inf || m.maxC < 1 {
+				price[a] = inf
+			} else {
+				price[a] = c + sc.lam[a]
+			}
 		}
-		c := cost[d*(S+1)+m.allowed[a]]
-		if c >= inf {
-			return inf
-		}
-		return c + sc.lam[a]
 	}
-	// reachable reports whether minimum minutes are still attainable from
-	// mu units after day d.
-	reachable := func(d, mu int) bool { return mu+(days-1-d)*m.maxLenU >= m.minU }
-
 	prev := sc.prev
 	// Day 0.
-	for i := range N {
-		prev[i] = -1
+	setPrices(0)
+	minLeft := func(d int) int { return m.minU - (days-1-d)*m.maxLenU } // least minutes needed by day d
+	if c := cost[S]; c < inf && 0 >= minLeft(0) {
+		j := idx(workStates, 0, 0, 0)
+		cur[j] = c
+		act = append(act, int32(j))
 	}
-	if c := cost[S]; c < inf {
-		if reachable(0, 0) {
-			cur[idx(workStates, 0, 0)] = c
-		}
-	}
-	for a := range m.nA {
-		if m.maxC < 1 {
-			break
-		}
-		c := price(0, a)
-		if c >= inf || m.lenU[a] >= M1 {
+	for a := range nA {
+		c := price[a]
+		cn := m.cntNext[a]
+		if c >= inf || m.lenU[a] >= M1 || cn < 0 || m.lenU[a] < minLeft(0) {
 			continue
 		}
 		w := 0
 		if m.weekend[0] != 0 {
 			w = 1
 		}
-		if w >= W1 || !reachable(0, m.lenU[a]) {
+		if w >= W1 {
 			continue
 		}
-		cur[idx(a*m.maxC, m.lenU[a], w)] = c
+		j := idx(a*m.maxC, int(cn), m.lenU[a], w)
+		cur[j] = c
+		act = append(act, int32(j))
 	}
 	for d := 1; d < days; d++ {
-		for i := range nxt {
-			nxt[i] = inf
-		}
+		setPrices(d)
 		pv := prev[d*N : (d+1)*N]
 		offCost := cost[d*(S+1)+S]
 		wk := m.weekend[d]
-		for rs := 0; rs < m.R; rs++ {
+		need := minLeft(d)
+		nact = nact[:0]
+		for _, j32 := range act {
+			from := int(j32)
+			c := cur[from]
+			cur[from] = inf
+			w := from % W1
+			t := from / W1
+			mu := t % M1
+			t /= M1
+			cnt := t % C
+			rs := t / C
 			working := rs < workStates
 			var a, r int
 			if working {
@@ -269,81 +349,78 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 			} else {
 				r = rs - workStates + 1
 			}
-			// Successor run states and their weekend increments.
-			canOff := !working || r >= m.minC || r == d
-			offNext := workStates
-			if !working {
-				offNext = workStates + min(r+1, m.offCap) - 1
+			if (!working || r >= m.minC || r == d) && offCost < inf && mu >= need {
+				offNext := workStates
+				if !working {
+					offNext = workStates + min(r+1, m.offCap) - 1
+				}
+				k := idx(offNext, cnt, mu, w)
+				if v := c + offCost; v < nxt[k] {
+					if nxt[k] >= inf {
+						nact = append(nact, int32(k))
+					}
+					nxt[k], pv[k] = v, j32
+				}
 			}
-			canWork := working || r >= m.minOff || r == d
-			wInc := 0
+			if !working && r < m.minOff && r != d {
+				continue
+			}
+			if working && r >= m.maxC {
+				continue
+			}
+			w2 := w
 			if wk == 1 || (wk == 2 && !working) {
-				wInc = 1
+				w2++
 			}
-			for mu := 0; mu < M1; mu++ {
-				base := idx(rs, mu, 0)
-				for w := range W1 {
-					c := cur[base+w]
-					if c >= inf {
+			if w2 >= W1 {
+				continue
+			}
+			for b := range nA {
+				pc := price[b]
+				if pc >= inf {
+					continue
+				}
+				var ns int
+				if working {
+					if m.forbid[a*nA+b] {
 						continue
 					}
-					from := int32(base + w)
-					if canOff && offCost < inf && reachable(d, mu) {
-						j := idx(offNext, mu, w)
-						if v := c + offCost; v < nxt[j] {
-							nxt[j], pv[j] = v, from
-						}
+					ns = b*m.maxC + r
+				} else {
+					ns = b * m.maxC
+				}
+				mu2 := mu + m.lenU[b]
+				cn := m.cntNext[cnt*nA+b]
+				if mu2 >= M1 || mu2 < need || cn < 0 {
+					continue
+				}
+				k := idx(ns, int(cn), mu2, w2)
+				if v := c + pc; v < nxt[k] {
+					if nxt[k] >= inf {
+						nact = append(nact, int32(k))
 					}
-					if !canWork || w+wInc >= W1 {
-						continue
-					}
-					for b := range m.nA {
-						var ns int
-						if working {
-							if r >= m.maxC || m.forbid[a*m.nA+b] {
-								continue
-							}
-							ns = b*m.maxC + r
-						} else {
-							if m.maxC < 1 {
-								continue
-							}
-							ns = b * m.maxC
-						}
-						mu2 := mu + m.lenU[b]
-						if mu2 >= M1 || !reachable(d, mu2) {
-							continue
-						}
-						pc := price(d, b)
-						if pc >= inf {
-							continue
-						}
-						j := idx(ns, mu2, w+wInc)
-						if v := c + pc; v < nxt[j] {
-							nxt[j], pv[j] = v, from
-						}
-					}
+					nxt[k], pv[k] = v, j32
 				}
 			}
 		}
 		cur, nxt = nxt, cur
+		act, nact = nact, act
 	}
 	best, at := int64(inf), -1
-	for rs := 0; rs < m.R; rs++ {
-		for mu := m.minU; mu < M1; mu++ {
-			for w := range W1 {
-				j := idx(rs, mu, w)
-				if cur[j] < best {
-					best, at = cur[j], j
-				}
-			}
+	for _, j32 := range act {
+		j := int(j32)
+		mu := j / W1 % M1
+		if mu >= m.minU && cur[j] < best {
+			best, at = cur[j], j
 		}
+		cur[j] = inf
 	}
+	sc.act, sc.nact = act, nact
 	if at < 0 {
 		return 0, false
 	}
 	for d := days - 1; d >= 0; d-- {
-		rs := at / (M1 * W1)
+		rs := at / (C * M1 * W1)
 		if rs < workStates {
 			out[d] = m.allowed[rs/m.maxC]
 		} else {

@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"math"
 	"math/rand/v2"
 )
 
@@ -65,6 +66,7 @@ type worker struct {
 	saved   [][]int
 	order   []int
 	iter    int64
+	temp    float64 // annealing temperature for ruin-and-recreate
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
@@ -260,11 +262,21 @@ func (w *worker) ruinRecreate(k int, noise int) {
 		w.reoptimise(e, 0)
 	}
 	bad1, obj1 := w.key()
-	if better(bad0, obj0, bad1, obj1) {
+	if better(bad0, obj0, bad1, obj1) && !w.acceptWorse(bad0, obj0, bad1, obj1) {
 		for _, e := range pick {
 			w.setRow(e, w.saved[e])
 		}
 	}
+}
+
+// acceptWorse is the annealing rule for a worsening move: never more
+// infeasible rows, and a cost increase of delta with probability
+// exp(-delta/T).
+func (w *worker) acceptWorse(bad0 int, obj0 int64, bad1 int, obj1 int64) bool {
+	if bad1 > bad0 || w.temp <= 0 {
+		return false
+	}
+	return w.rng.Float64() < math.Exp(-float64(obj1-obj0)/w.temp)
 }
 
 // pickRelated chooses k distinct employees: a random seed employee and

@@ -1,6 +1,8 @@
 package solver
 
 import (
+	"os"
+	"strconv"
 	"context"
 	"runtime"
 	"sync"
@@ -77,9 +79,13 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	for t := range threads {
 		wg.Go(func() {
 			w := newWorker(sh, opt.Seed, t)
+			w.temp = float64(expT)
 			w.construct()
-			workers[t] = w
 			rep.offer(t, w)
+			if expLag > 0 {
+				w.lagrange(expLag, func() bool { return ctx.Err() != nil }, func() { rep.offer(t, w) })
+			}
+			workers[t] = w
 		})
 	}
 	wg.Wait()
@@ -170,9 +176,18 @@ func (w *worker) step() {
 	case r < 30:
 		w.swapPass(20)
 	default:
-		k := 2 + w.rng.IntN(min(n, 6))
-		w.ruinRecreate(k, 0)
+		k := 2 + w.rng.IntN(min(n, expK))
+		w.ruinRecreate(k, expNoise)
 	}
+}
+
+var expK, expNoise, expT, expLag = envInt("K", 6), envInt("NOISE", 0), envInt("T", 0), envInt("LAG", 0)
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv("EXP_" + k)); err == nil {
+		return v
+	}
+	return def
 }
 
 // reporter serialises progress reports and remembers the global best for
