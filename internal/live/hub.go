@@ -1,0 +1,321 @@
+// Package live streams bus events to browsers as Server-Sent Events.
+//
+// Each process runs one Hub: a single JetStream subscription over <root>.>
+// fans events out to every connected browser of that process, and a ring of
+// recent events serves reconnects (Last-Event-ID). A browser that reconnects
+// after a longer gap, or to another server behind the load balancer, is
+// replayed from the stream itself, so nothing lives only in one process's
+// memory. One consumer per process rather than per browser keeps the NATS
+// load flat however many consoles are open.
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"vigil/internal/bus"
+)
+
+// Source is the part of the bus the hub needs; *bus.Bus implements it.
+type Source interface {
+	Root() string
+	LastSeq(ctx context.Context) (uint64, error)
+	SubscribeAfter(ctx context.Context, filter string, after uint64, fn func(bus.Msg) error) error
+	Replay(ctx context.Context, filter string, after, upto uint64, fn func(bus.Msg) error) error
+}
+
+// Options tunes a Hub; zero fields take the defaults below.
+type Options struct {
+	Logger *slog.Logger
+	// RingSize is how many recent events are kept for resume (default 4096).
+	RingSize int
+	// ClientBuffer is how many events may wait for one browser before it is
+	// judged too slow and disconnected (default 256). It reconnects with
+	// Last-Event-ID and is replayed, so a drop loses nothing.
+	ClientBuffer int
+	// Heartbeat is the interval of SSE comment lines that keep proxies from
+	// timing out an idle stream and reveal dead connections (default 15s).
+	Heartbeat time.Duration
+	// WriteTimeout bounds each write to a browser (default 10s).
+	WriteTimeout time.Duration
+	// Retry is the reconnect delay suggested to browsers (default 3s).
+	Retry time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.RingSize <= 0 {
+		o.RingSize = 4096
+	}
+	if o.ClientBuffer <= 0 {
+		o.ClientBuffer = 256
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.Retry <= 0 {
+		o.Retry = 3 * time.Second
+	}
+}
+
+// Errors returned by Serve before a stream starts.
+var (
+	ErrNotRunning = errors.New("live: hub is not running")
+	ErrClosed     = errors.New("live: hub stopped")
+)
+
+// Hub fans bus events out to SSE clients. Create it with New, run it with Run,
+// and hand requests to Serve.
+type Hub struct {
+	src   Source
+	root  string
+	opts  Options
+	log   *slog.Logger
+	ready chan struct{} // closed once Run knows where the stream stands
+	done  chan struct{} // closed when Run returns: every stream ends
+
+	mu           sync.Mutex
+	ring         ring
+	coveredAfter uint64 // the ring holds every deliverable event after this sequence
+	head         uint64 // newest sequence the hub has seen
+	clients      map[*client]struct{}
+	stopped      bool
+
+	events, dropped, replays atomic.Uint64
+}
+
+// Stats are counters for metrics and tests.
+type Stats struct {
+	Clients int    // connected streams
+	Head    uint64 // newest stream sequence fanned out
+	Events  uint64 // events received from the bus
+	Dropped uint64 // clients disconnected for being too slow
+	Replays uint64 // resumes served from the stream rather than the ring
+}
+
+// New makes a hub over src. Nothing happens until Run.
+func New(src Source, opts Options) *Hub {
+	opts.setDefaults()
+	return &Hub{
+		src:     src,
+		root:    src.Root(),
+		opts:    opts,
+		log:     opts.Logger,
+		ready:   make(chan struct{}),
+		done:    make(chan struct{}),
+		ring:    newRing(opts.RingSize),
+		clients: make(map[*client]struct{}),
+	}
+}
+
+// Run follows the bus until ctx ends, then ends every open stream and
+// returns nil. It starts exactly at the stream's current end (no "now" race),
+// and after a broken subscription it resumes from the last event it saw, so
+// the fan-out never skips or repeats. It returns bus.ErrClosed if the bus is
+// closed under it. Cancel ctx before http.Server.Shutdown (for instance with
+// RegisterOnShutdown), since open streams never go idle by themselves.
+func (h *Hub) Run(ctx context.Context) error {
+	defer h.stop()
+	backoff := time.Second
+	for {
+		last, err := h.src.LastSeq(ctx)
+		if err == nil {
+			h.mu.Lock()
+			h.head, h.coveredAfter = last, last
+			h.mu.Unlock()
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		h.log.Warn("live: cannot read the stream position; retrying", "err", err, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+	close(h.ready)
+	backoff = time.Second
+	for {
+		h.mu.Lock()
+		from := h.head
+		h.mu.Unlock()
+		err := h.src.SubscribeAfter(ctx, h.root+".>", from, h.dispatch)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, bus.ErrClosed):
+			return err
+		}
+		h.log.Warn("live: bus subscription broke; resuming", "err", err, "after", from, "in", backoff)
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h *Hub) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.stopped {
+		h.stopped = true
+		close(h.done)
+	}
+}
+
+// dispatch records one bus message and hands it to every interested client.
+// It never blocks on a client: a full queue means the client is dropped.
+func (h *Hub) dispatch(m bus.Msg) error {
+	ev := newEvent(h.root, m)
+	h.events.Add(1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if m.Seq <= h.head {
+		return nil // the consumer re-delivered after a reset; already fanned out
+	}
+	h.head = m.Seq
+	if ev == nil {
+		return nil // not a vigil event subject: nothing a browser can be sent
+	}
+	if old, evicted := h.ring.push(ev); evicted {
+		h.coveredAfter = old.seq
+	}
+	for c := range h.clients {
+		if !c.wants(ev.subject) {
+			continue
+		}
+		select {
+		case c.queue <- ev:
+		default:
+			h.dropLocked(c)
+		}
+	}
+	return nil
+}
+
+// dropLocked disconnects a client that cannot keep up. h.mu must be held.
+func (h *Hub) dropLocked(c *client) {
+	delete(h.clients, c)
+	close(c.gone)
+	h.dropped.Add(1)
+	h.log.Info("live: disconnected a slow client", "remote", c.remote, "buffer", cap(c.queue))
+}
+
+// Stats returns current counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	n, head := len(h.clients), h.head
+	h.mu.Unlock()
+	return Stats{Clients: n, Head: head, Events: h.events.Load(), Dropped: h.dropped.Load(), Replays: h.replays.Load()}
+}
+
+// event is one bus message prepared for every client at once: the SSE frame is
+// encoded once and the same bytes are written to each stream.
+type event struct {
+	seq     uint64
+	subject string
+	frame   []byte
+}
+
+// newEvent encodes m as an SSE frame, or returns nil for subjects that are not
+// <root>.<org>.<module>.<event> (raw core-NATS traffic that the stream caught).
+func newEvent(root string, m bus.Msg) *event {
+	_, module, name, err := bus.ParseSubject(root, m.Subject)
+	if err != nil {
+		return nil
+	}
+	return &event{seq: m.Seq, subject: m.Subject, frame: encodeFrame(m.Seq, module+"."+name, m.Data)}
+}
+
+// encodeFrame writes "id: <seq>\nevent: <name>\ndata: <line>\n...\n\n". Data
+// is split on every line ending SSE recognises (CRLF, LF, CR) so a payload with
+// newlines cannot end the frame early or inject fields.
+func encodeFrame(seq uint64, name string, data []byte) []byte {
+	b := make([]byte, 0, len(data)+len(name)+40)
+	b = append(b, "id: "...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, "\nevent: "...)
+	b = append(b, name...)
+	b = append(b, '\n')
+	if len(data) == 0 {
+		// Browsers silently drop events whose data is empty.
+		return append(b, "data: null\n\n"...)
+	}
+	rest := string(data)
+	for {
+		i := strings.IndexAny(rest, "\r\n")
+		b = append(b, "data: "...)
+		if i < 0 {
+			b = append(b, rest...)
+			b = append(b, '\n')
+			break
+		}
+		b = append(b, rest[:i]...)
+		b = append(b, '\n')
+		if rest[i] == '\r' && i+1 < len(rest) && rest[i+1] == '\n' {
+			i++
+		}
+		rest = rest[i+1:]
+	}
+	return append(b, '\n')
+}
+
+// ring is a fixed-size buffer of the newest events, in sequence order.
+type ring struct {
+	buf   []*event
+	start int // index of the oldest event
+	n     int
+}
+
+func newRing(size int) ring { return ring{buf: make([]*event, size)} }
+
+// push appends ev, returning the event it overwrote once full.
+func (r *ring) push(ev *event) (old *event, evicted bool) {
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = ev
+		r.n++
+		return nil, false
+	}
+	old = r.buf[r.start]
+	r.buf[r.start] = ev
+	r.start = (r.start + 1) % len(r.buf)
+	return old, true
+}
+
+func (r *ring) at(i int) *event { return r.buf[(r.start+i)%len(r.buf)] }
+
+// after returns the events with seq > after that keep returns true.
+func (r *ring) after(after uint64, keep func(*event) bool) []*event {
+	i := sort.Search(r.n, func(i int) bool { return r.at(i).seq > after })
+	var out []*event
+	for ; i < r.n; i++ {
+		if ev := r.at(i); keep(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}

@@ -1,0 +1,411 @@
+package live
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"vigil/internal/bus"
+)
+
+func TestDeliveryAndHeaders(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	c := e.dial(t, "", e.filter("orgA", ">"))
+	for k, want := range map[string]string{
+		"Content-Type":      "text/event-stream; charset=utf-8",
+		"Cache-Control":     "no-cache",
+		"X-Accel-Buffering": "no",
+	} {
+		if got := c.resp.Header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	select {
+	case r := <-c.retry:
+		if r != "3000" {
+			t.Errorf("retry = %q, want 3000", r)
+		}
+	case <-time.After(wait):
+		t.Fatal("no retry field at stream start")
+	}
+	seq := e.publish(t, "orgA", "alarm", "received", `{"zone":"12","code":"BA"}`)
+	got := c.next(t)
+	want := sseEvent{ID: strconv.FormatUint(seq, 10), Event: "alarm.received", Data: `{"zone":"12","code":"BA"}`}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+// A browser of org A must never receive org B's events, whatever mix of
+// filters the web layer grants.
+func TestFiltering(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	a := e.dial(t, "", e.filter("orgA", ">"))
+	b := e.dial(t, "", e.filter("orgB", ">"))
+	mixed := e.dial(t, "", e.filter("orgA", "alarm", ">"), e.filter("orgB", "incident", "*"))
+	type pub struct{ org, module, event string }
+	pubs := []pub{
+		{"orgA", "alarm", "received"}, {"orgB", "alarm", "received"}, {"orgA", "incident", "opened"},
+		{"orgB", "incident", "opened"}, {"orgAB", "alarm", "received"}, {"orgA", "alarm", "cleared"},
+	}
+	want := map[*sseClient][]string{}
+	for i, p := range pubs {
+		seq := strconv.FormatUint(e.publish(t, p.org, p.module, p.event, strconv.Itoa(i)), 10)
+		subj := e.filter(p.org, p.module, p.event)
+		for c, filters := range map[*sseClient][]string{
+			a:     {e.filter("orgA", ">")},
+			b:     {e.filter("orgB", ">")},
+			mixed: {e.filter("orgA", "alarm", ">"), e.filter("orgB", "incident", "*")},
+		} {
+			for _, f := range filters {
+				if bus.Match(f, subj) {
+					want[c] = append(want[c], seq)
+					break
+				}
+			}
+		}
+	}
+	for name, c := range map[string]*sseClient{"orgA": a, "orgB": b, "mixed": mixed} {
+		var got []string
+		for range want[c] {
+			got = append(got, c.next(t).ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want[c]) {
+			t.Errorf("%s got ids %v, want %v", name, got, want[c])
+		}
+		c.quiet(t)
+	}
+	if len(want[a]) != 3 || len(want[b]) != 2 || len(want[mixed]) != 3 {
+		t.Fatalf("fixture drifted: %d %d %d", len(want[a]), len(want[b]), len(want[mixed]))
+	}
+}
+
+func TestResumeFromRing(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	f := e.filter("o", ">")
+	c := e.dial(t, "", f)
+	var seqs []uint64
+	for i := range 3 {
+		seqs = append(seqs, e.publish(t, "o", "alarm", "received", strconv.Itoa(i)))
+	}
+	var last string
+	for range seqs {
+		last = c.next(t).ID
+	}
+	c.close()
+	missed := []uint64{e.publish(t, "o", "alarm", "received", "3"), e.publish(t, "o", "alarm", "cleared", "4")}
+	e.publish(t, "other", "alarm", "received", "x")
+
+	c2 := e.dial(t, last, f)
+	for _, want := range missed {
+		if got := c2.next(t).ID; got != strconv.FormatUint(want, 10) {
+			t.Fatalf("resume got id %s, want %d", got, want)
+		}
+	}
+	live := e.publish(t, "o", "incident", "opened", "5")
+	if got := c2.next(t).ID; got != strconv.FormatUint(live, 10) {
+		t.Fatalf("after resume got %s, want live %d", got, live)
+	}
+	c2.quiet(t)
+	if r := e.hub.Stats().Replays; r != 0 {
+		t.Fatalf("a recent resume used %d stream replays, want the ring", r)
+	}
+}
+
+// When the ring no longer reaches back to Last-Event-ID the stream replays
+// from JetStream, for one filter (server-side) and for several (local match).
+func TestResumeFromStream(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{RingSize: 4})
+	type stored struct {
+		seq  uint64
+		subj string
+	}
+	var log []stored
+	pub := func(org string) uint64 {
+		seq := e.publish(t, org, "alarm", "received", strconv.Itoa(len(log)))
+		log = append(log, stored{seq, e.filter(org, "alarm", "received")})
+		return seq
+	}
+	for i := range 20 {
+		pub([]string{"a", "b"}[i%2])
+	}
+	resumeAt := log[2].seq
+	waitFor(t, "hub to see all events", func() bool { return e.hub.Stats().Head == log[19].seq })
+	for _, tc := range []struct {
+		name    string
+		filters []string
+	}{
+		{"one filter", []string{e.filter("a", ">")}},
+		{"two filters", []string{e.filter("a", "alarm", ">"), e.filter("b", "nothing", ">")}},
+		{"all", []string{e.filter(">")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want []uint64
+			for _, m := range log {
+				if m.seq > resumeAt && wants(tc.filters, m.subj) {
+					want = append(want, m.seq)
+				}
+			}
+			if len(want) < 8 {
+				t.Fatalf("fixture: only %d events to replay", len(want))
+			}
+			before := e.hub.Stats().Replays
+			c := e.dial(t, strconv.FormatUint(resumeAt, 10), tc.filters...)
+			for _, w := range want {
+				if got := c.next(t).ID; got != strconv.FormatUint(w, 10) {
+					t.Fatalf("replay got id %s, want %d", got, w)
+				}
+			}
+			live := pub("a")
+			if got := c.next(t).ID; got != strconv.FormatUint(live, 10) {
+				t.Fatalf("after replay got %s, want live %d", got, live)
+			}
+			c.quiet(t)
+			if e.hub.Stats().Replays != before+1 {
+				t.Fatal("resume did not go to the stream")
+			}
+			c.close()
+		})
+	}
+}
+
+func wants(filters []string, subject string) bool {
+	for _, f := range filters {
+		if bus.Match(f, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// Two processes behind a load balancer: a browser that read from one and
+// reconnects to the other continues without a gap or a repeat.
+func TestResumeOnAnotherServer(t *testing.T) {
+	b := openBus(t)
+	s1, s2 := newEnv(t, b, Options{}), newEnv(t, b, Options{})
+	f := s1.filter("o", ">")
+	c := s1.dial(t, "", f)
+	s1.publish(t, "o", "alarm", "received", "1")
+	last := c.next(t).ID
+	c.close()
+	missed := s1.publish(t, "o", "alarm", "received", "2")
+	c2 := s2.dial(t, last, f)
+	if got := c2.next(t).ID; got != strconv.FormatUint(missed, 10) {
+		t.Fatalf("other server resumed at %s, want %d", got, missed)
+	}
+	c2.quiet(t)
+}
+
+// A Last-Event-ID beyond anything the stream holds (a stream that was reset)
+// is treated as a fresh start instead of waiting forever.
+func TestResumeFromUnknownFuture(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	f := e.filter("o", ">")
+	e.publish(t, "o", "alarm", "received", "old")
+	c := e.dial(t, "999999", f)
+	seq := e.publish(t, "o", "alarm", "received", "new")
+	if got := c.next(t); got.ID != strconv.FormatUint(seq, 10) || got.Data != "new" {
+		t.Fatalf("got %+v, want the new event %d", got, seq)
+	}
+	// Garbage is a fresh start too.
+	c2 := e.dial(t, "not-a-number", f)
+	seq = e.publish(t, "o", "alarm", "received", "newer")
+	if got := c2.next(t).ID; got != strconv.FormatUint(seq, 10) {
+		t.Fatalf("got %s, want %d", got, seq)
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{Heartbeat: 50 * time.Millisecond})
+	c := e.dial(t, "", e.filter("o", ">"))
+	n := 0
+	deadline := time.After(wait)
+	for n < 3 {
+		select {
+		case line := <-c.comments:
+			if line == ":" {
+				n++
+			}
+		case <-deadline:
+			t.Fatalf("saw %d heartbeats", n)
+		}
+	}
+}
+
+// A browser that stops reading is disconnected once its queue fills, while a
+// reader on the same hub keeps receiving every event.
+func TestSlowClientDropped(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{ClientBuffer: 4, WriteTimeout: 500 * time.Millisecond})
+	f := e.filter("o", ">")
+	fast := e.dial(t, "", f)
+
+	req, _ := http.NewRequest("GET", e.srv.URL+"/events?f="+f, nil)
+	slow, err := e.srv.Client().Do(req) // never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Body.Close()
+	waitFor(t, "two clients", func() bool { return e.hub.Stats().Clients == 2 })
+
+	payload := `"` + strings.Repeat("x", 64<<10) + `"`
+	received := 0
+	for i := 0; e.hub.Stats().Dropped == 0; i++ {
+		if i == 2000 {
+			t.Fatal("slow client never dropped after 2000 64 KiB events")
+		}
+		e.publish(t, "o", "alarm", "received", payload)
+		if ev := fast.next(t); len(ev.Data) != len(payload) {
+			t.Fatalf("fast client got %d bytes", len(ev.Data))
+		}
+		received++
+	}
+	waitFor(t, "slow client to be gone", func() bool { return e.hub.Stats().Clients == 1 })
+	// The slow client's connection really ends: its body reaches EOF.
+	done := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, slow.Body); done <- err }()
+	select {
+	case <-done:
+	case <-time.After(wait):
+		t.Fatal("slow client's connection stayed open")
+	}
+	e.publish(t, "o", "alarm", "received", `"after"`)
+	if ev := fast.next(t); ev.Data != `"after"` {
+		t.Fatalf("fast client got %q after the drop", ev.Data)
+	}
+	t.Logf("slow client dropped after %d events", received)
+}
+
+func TestShutdownEndsStreams(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	c := e.dial(t, "", e.filter("o", ">"))
+	e.stop()
+	select {
+	case err := <-c.ended:
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("stream ended with %v, want EOF", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("stream still open after hub stop")
+	}
+	if err := <-e.ran; err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	resp, err := e.srv.Client().Get(e.srv.URL + "/events?f=" + e.filter(">"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || !bytes.Contains(body, []byte("hub stopped")) {
+		t.Fatalf("after stop: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestDisconnectUnregisters(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	c := e.dial(t, "", e.filter("o", ">"))
+	waitFor(t, "client registered", func() bool { return e.hub.Stats().Clients == 1 })
+	c.close()
+	waitFor(t, "client gone", func() bool { return e.hub.Stats().Clients == 0 })
+}
+
+func TestBusClosedStopsHub(t *testing.T) {
+	b := openBus(t)
+	e := newEnv(t, b, Options{})
+	c := e.dial(t, "", e.filter("o", ">"))
+	b.Close()
+	select {
+	case err := <-e.ran:
+		if !errors.Is(err, bus.ErrClosed) {
+			t.Fatalf("Run returned %v, want bus.ErrClosed", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("hub kept running on a closed bus")
+	}
+	select {
+	case <-c.ended:
+	case <-time.After(wait):
+		t.Fatal("stream open after the hub stopped")
+	}
+}
+
+func TestServeRefusesBadRequests(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	for _, q := range []string{
+		"",                                // no filters at all
+		"f=" + url.QueryEscape("other.>"), // outside the root
+		"f=" + url.QueryEscape(e.filter("o m", ">")),     // space in a token
+		"f=" + url.QueryEscape(e.filter(">", "alarm")),   // '>' not last
+		"f=" + e.filter("o", ">") + "&f=" + e.filter(""), // one bad among good
+	} {
+		resp, err := e.srv.Client().Get(e.srv.URL + "/events?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 500 || resp.Header.Get("Content-Type") == "text/event-stream; charset=utf-8" {
+			t.Errorf("%q: status %d %s, want a refusal before streaming", q, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
+func TestServeBeforeRun(t *testing.T) {
+	h := New(openBus(t), Options{WriteTimeout: 100 * time.Millisecond})
+	req, _ := http.NewRequest("GET", "/events", nil)
+	err := h.Serve(discard{}, req, []string{h.root + ".>"})
+	if !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("Serve before Run = %v, want ErrNotRunning", err)
+	}
+}
+
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+func (discard) WriteHeader(int)             {}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRing(t *testing.T) {
+	r := newRing(3)
+	all := func(*event) bool { return true }
+	ids := func(evs []*event) string {
+		var s []string
+		for _, ev := range evs {
+			s = append(s, strconv.FormatUint(ev.seq, 10))
+		}
+		return strings.Join(s, ",")
+	}
+	for seq := uint64(1); seq <= 3; seq++ {
+		if _, ev := r.push(&event{seq: seq * 10}); ev {
+			t.Fatal("evicted before full")
+		}
+	}
+	if old, ev := r.push(&event{seq: 40}); !ev || old.seq != 10 {
+		t.Fatalf("push on full ring evicted %v %v", old, ev)
+	}
+	for after, want := range map[uint64]string{0: "20,30,40", 20: "30,40", 25: "30,40", 40: "", 99: ""} {
+		if got := ids(r.after(after, all)); got != want {
+			t.Errorf("after(%d) = %q, want %q", after, got, want)
+		}
+	}
+	if got := ids(r.after(0, func(ev *event) bool { return ev.seq != 30 })); got != "20,40" {
+		t.Errorf("filtered after = %q", got)
+	}
+}

@@ -1,0 +1,278 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"vigil/internal/bus"
+)
+
+// client is one open SSE stream.
+type client struct {
+	filters []string
+	remote  string
+	queue   chan *event   // live events after the hub head at registration
+	gone    chan struct{} // closed by the hub when the client is dropped
+}
+
+func (c *client) wants(subject string) bool {
+	for _, f := range c.filters {
+		if bus.Match(f, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxBatch bounds how many queued events are written before a flush, so one
+// busy stream still lets the heartbeat and shutdown checks run.
+const maxBatch = 64
+
+// Serve streams the events matching filters to one browser until it
+// disconnects, is too slow, or the hub stops. The filters are the caller's
+// authorisation decision (for example []string{"vigil.<org>.alarm.>"}); every
+// event is matched against them here, on replay as well as live, so a browser
+// only ever sees subjects they cover.
+//
+// A Last-Event-ID header (or a last-event-id query parameter, for a page that
+// restarts its stream after navigation) resumes after that sequence: from the
+// ring when it is recent, otherwise from the stream.
+//
+// Serve returns an error only before the stream starts (invalid filters, hub
+// not running); once headers are sent, every way a stream ends is normal and
+// it returns nil.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) error {
+	ctx := r.Context()
+	if len(filters) == 0 {
+		return fmt.Errorf("live: no subject filters for this stream: %w", bus.ErrSubject)
+	}
+	for _, f := range filters {
+		if err := bus.ValidFilter(h.root, f); err != nil {
+			return err
+		}
+	}
+	if err := h.waitReady(ctx); err != nil {
+		return err
+	}
+	after := lastEventID(r)
+	if after > 0 && after > h.Stats().Head {
+		// The browser saw an event this process has not received yet (another
+		// server is ahead) or one from a stream that no longer exists (reset).
+		// Only the stream itself can tell the two apart.
+		if last, err := h.src.LastSeq(ctx); err == nil && after > last {
+			after = 0
+		}
+	}
+
+	c := &client{
+		filters: filters,
+		remote:  r.RemoteAddr,
+		queue:   make(chan *event, h.opts.ClientBuffer),
+		gone:    make(chan struct{}),
+	}
+	backlog, replayTo, err := h.register(c, after)
+	if err != nil {
+		return err
+	}
+	defer h.unregister(c)
+
+	rc := http.NewResponseController(w)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream; charset=utf-8")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
+	w.WriteHeader(http.StatusOK)
+	// The server's read timeout is for reading requests; a stream outlives it.
+	_ = rc.SetReadDeadline(time.Time{})
+
+	s := &stream{w: w, rc: rc, timeout: h.opts.WriteTimeout}
+	// A comment first, so the browser and any proxy see the stream open now.
+	s.write([]byte("retry: " + strconv.FormatInt(h.opts.Retry.Milliseconds(), 10) + "\n: ok\n\n"))
+	if s.flush() != nil {
+		return nil
+	}
+
+	if replayTo > 0 {
+		h.replays.Add(1)
+		if err := h.replay(ctx, c, s, after, replayTo); err != nil {
+			h.log.Debug("live: replay ended the stream", "remote", c.remote, "err", err)
+			return nil
+		}
+		after = replayTo
+	}
+	for _, ev := range backlog {
+		s.write(ev.frame)
+	}
+	if s.flush() != nil {
+		return nil
+	}
+
+	heartbeat := time.NewTicker(h.opts.Heartbeat)
+	defer heartbeat.Stop()
+	for {
+		select {
+		case ev := <-c.queue:
+			writeBatch(s, c.queue, ev, after)
+		case <-heartbeat.C:
+			s.write([]byte(":\n\n"))
+		case <-c.gone:
+			return nil
+		case <-h.done:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+		if s.flush() != nil {
+			return nil
+		}
+	}
+}
+
+// writeBatch writes first and whatever else is already queued, up to
+// maxBatch events, skipping those the browser has already seen.
+func writeBatch(s *stream, queue <-chan *event, first *event, after uint64) {
+	ev := first
+	for n := 1; ; n++ {
+		if ev.seq > after {
+			s.write(ev.frame)
+		}
+		if n == maxBatch {
+			return
+		}
+		select {
+		case ev = <-queue:
+		default:
+			return
+		}
+	}
+}
+
+// waitReady holds an early request until Run has positioned the hub, for at
+// most one write timeout.
+func (h *Hub) waitReady(ctx context.Context) error {
+	t := time.NewTimer(h.opts.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-h.ready:
+		return nil
+	case <-h.done:
+		return ErrClosed
+	case <-t.C:
+		return ErrNotRunning
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// register adds c to the fan-out and returns what it missed: either the ring
+// events after `after`, or (when the ring no longer reaches back that far) the
+// sequence up to which the caller must replay from the stream. Both are
+// computed under the same lock that admits c, so the live queue continues
+// exactly where they stop.
+func (h *Hub) register(c *client, after uint64) (backlog []*event, replayTo uint64, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return nil, 0, ErrClosed
+	}
+	if after > 0 && after < h.head {
+		if after >= h.coveredAfter {
+			backlog = h.ring.after(after, func(ev *event) bool { return c.wants(ev.subject) })
+		} else {
+			replayTo = h.head
+		}
+	}
+	h.clients[c] = struct{}{}
+	return backlog, replayTo, nil
+}
+
+func (h *Hub) unregister(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	h.mu.Unlock()
+}
+
+// replay writes the stored events in (after, upto] that match c. One filter
+// is given to the server; several are replayed over the whole root and
+// matched here, because servers before 2.10 accept only one filter and
+// overlapping filters are refused.
+func (h *Hub) replay(ctx context.Context, c *client, s *stream, after, upto uint64) error {
+	filter := h.root + ".>"
+	if len(c.filters) == 1 {
+		filter = c.filters[0]
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // a drop or shutdown during a long replay ends it too
+		select {
+		case <-c.gone:
+		case <-h.done:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	n := 0
+	err := h.src.Replay(ctx, filter, after, upto, func(m bus.Msg) error {
+		if !c.wants(m.Subject) {
+			return nil
+		}
+		if ev := newEvent(h.root, m); ev != nil {
+			s.write(ev.frame)
+			if n++; n%maxBatch == 0 {
+				return s.flush()
+			}
+		}
+		return s.err
+	})
+	if err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+// lastEventID reads the resume point; anything unparsable starts afresh.
+func lastEventID(r *http.Request) uint64 {
+	v := r.Header.Get("Last-Event-ID")
+	if v == "" {
+		v = r.URL.Query().Get("last-event-id")
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// stream writes to one response with a deadline per write, so a browser that
+// stops reading cannot pin the handler; the first error sticks.
+type stream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	err     error
+}
+
+func (s *stream) write(p []byte) {
+	if s.err != nil {
+		return
+	}
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.err = err
+		return
+	}
+	_, s.err = s.w.Write(p)
+}
+
+func (s *stream) flush() error {
+	if s.err == nil {
+		if err := s.rc.Flush(); err != nil {
+			s.err = err
+		}
+	}
+	return s.err
+}
