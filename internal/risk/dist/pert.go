@@ -1,0 +1,138 @@
+package dist
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"gonum.org/v1/gonum/mathext"
+)
+
+// PERT methods.
+const (
+	// PERTModified is the standard modified (Vose) beta-PERT, as in R mc2d,
+	// TensorFlow Probability and Wolfram: alpha = 1 + γ(mode−min)/range,
+	// beta = 1 + γ(max−mode)/range. Its mode is the analyst's mode.
+	PERTModified = "modified"
+	// PERTPyfair is pyfair's moment match: the same mean (min+γ·mode+max)/(γ+2)
+	// but sd fixed at range/(γ+2). Its mode is generally not the given mode;
+	// it exists so results can be compared with pyfair like for like.
+	PERTPyfair = "pyfair"
+)
+
+// PERT is a beta distribution scaled to [Min, Max] from a three-point
+// estimate. Build it with NewPERT.
+type PERT struct {
+	Min, Mode, Max, Gamma float64
+	Method                string
+	Alpha, Beta           float64
+
+	once  sync.Once
+	table *quantileTable
+	lbeta float64
+}
+
+// NewPERT fits alpha and beta; min < max, min <= mode <= max, gamma > 0.
+func NewPERT(min, mode, max, gamma float64, method string) *PERT {
+	p := &PERT{Min: min, Mode: mode, Max: max, Gamma: gamma, Method: method}
+	r := max - min
+	switch method {
+	case PERTPyfair:
+		mean := (min + gamma*mode + max) / (gamma + 2)
+		sd := r / (gamma + 2)
+		p.Alpha = ((mean - min) / r) * ((mean-min)*(max-mean)/(sd*sd) - 1)
+		p.Beta = p.Alpha * (max - mean) / (mean - min)
+	default:
+		p.Method = PERTModified
+		p.Alpha = 1 + gamma*(mode-min)/r
+		p.Beta = 1 + gamma*(max-mode)/r
+	}
+	la, _ := math.Lgamma(p.Alpha)
+	lb, _ := math.Lgamma(p.Beta)
+	lab, _ := math.Lgamma(p.Alpha + p.Beta)
+	p.lbeta = la + lb - lab
+	return p
+}
+
+func (p *PERT) Kind() string { return KindPERT }
+
+func (p *PERT) Mean() float64 {
+	return p.Min + (p.Max-p.Min)*p.Alpha/(p.Alpha+p.Beta)
+}
+
+func (p *PERT) Var() float64 {
+	a, b, r := p.Alpha, p.Beta, p.Max-p.Min
+	s := a + b
+	return a * b * r * r / (s * s * (s + 1))
+}
+
+func (p *PERT) SD() float64 { return math.Sqrt(p.Var()) }
+
+func (p *PERT) CDF(x float64) float64 {
+	switch {
+	case x <= p.Min:
+		return 0
+	case x >= p.Max:
+		return 1
+	}
+	return mathext.RegIncBeta(p.Alpha, p.Beta, (x-p.Min)/(p.Max-p.Min))
+}
+
+// Quantile is exact (inverse regularized incomplete beta), ~2 µs a call.
+func (p *PERT) Quantile(q float64) float64 {
+	return p.Min + (p.Max-p.Min)*p.stdQuantileLo(clamp01(q))
+}
+
+// stdQuantileLo is the standard beta quantile, accurate for small q.
+func (p *PERT) stdQuantileLo(q float64) float64 {
+	if q <= 0 {
+		return 0
+	}
+	if q >= 1 {
+		return 1
+	}
+	return mathext.InvRegIncBeta(p.Alpha, p.Beta, q)
+}
+
+// stdQuantileHi is the standard beta quantile at 1−s, accurate for small s
+// via the reflection Q_{a,b}(1−s) = 1 − Q_{b,a}(s).
+func (p *PERT) stdQuantileHi(s float64) float64 {
+	if s <= 0 {
+		return 1
+	}
+	if s >= 1 {
+		return 0
+	}
+	return 1 - mathext.InvRegIncBeta(p.Beta, p.Alpha, s)
+}
+
+func (p *PERT) stdPDF(x float64) float64 {
+	if x <= 0 || x >= 1 {
+		return 0
+	}
+	return math.Exp((p.Alpha-1)*math.Log(x) + (p.Beta-1)*math.Log1p(-x) - p.lbeta)
+}
+
+func (p *PERT) Support() (float64, float64) { return p.Min, p.Max }
+func (p *PERT) Discrete() bool              { return false }
+
+func (p *PERT) tab() *quantileTable {
+	p.once.Do(func() { p.table = newQuantileTable(p.stdQuantileLo, p.stdQuantileHi, p.stdPDF) })
+	return p.table
+}
+
+// Sample draws by tabulated inversion (see quantileTable). The table
+// (about 600 exact quantiles, ~1.5 ms) is built on first use and shared by
+// all goroutines.
+func (p *PERT) Sample(r *rand.Rand) float64 {
+	return p.Min + (p.Max-p.Min)*p.tab().sample(r)
+}
+
+// Prepare builds the sampling table now, so a timed or concurrent run does
+// not pay for it inside the first draw.
+func (p *PERT) Prepare() { p.tab() }
+
+func (p *PERT) Params() map[string]float64 {
+	return map[string]float64{"min": p.Min, "mode": p.Mode, "max": p.Max, "gamma": p.Gamma,
+		"alpha": p.Alpha, "beta": p.Beta}
+}

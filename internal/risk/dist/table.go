@@ -1,0 +1,126 @@
+package dist
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// quantileTable samples a continuous distribution on [0, 1] by inversion,
+// interpolating its quantile function Q with cubic Hermite polynomials that
+// use the exact Q and Q' = 1/f(Q) at every knot. Drawing then costs one
+// uniform and a few multiplications instead of two gamma variates, which is
+// what lets a million-year compound simulation fit in a few tens of ms.
+//
+// The body [1/64, 63/64] has equal knots 1/tableN apart. In each tail Q'
+// grows without bound (for PERT with alpha > 1 the density vanishes at the
+// end points) and Q behaves like a power of the tail probability s, so the
+// tails use knots at s = 2^-j/64 and interpolate ln|Q − end| against ln s,
+// where a power law is a straight line. The table is exact at every knot, so
+// each interval carries exactly its probability; between knots the
+// interpolated Q is within a few 1e-7 of the range of the true one (tested),
+// far below Monte Carlo noise.
+type quantileTable struct {
+	q, d       [tableN + 1]float64 // Q and h·Q' at the body knots p = i/tableN
+	lo, hi     tail                // the first and last tailEdge of probability
+	xmin, xmax float64
+}
+
+const (
+	tableN    = 512
+	tailEdge  = 8 // tails cover tailEdge/tableN = 1/64 of probability each
+	tailKnots = 48
+)
+
+// tail holds knots at s_j = 2^-j·tailEdge/tableN (s is p for the lower
+// tail, 1−p for the upper) in log coordinates: y[j] = ln|Q(s_j) − end|,
+// m[j] = d y / d ln s · ln 2 (slope over one knot interval).
+type tail struct {
+	y, m [tailKnots + 1]float64
+	ok   [tailKnots + 1]bool // y is finite (Q differs from the end point)
+}
+
+// newQuantileTable builds the table. qlo(s) and qhi(s) must return Q(s) and
+// Q(1−s) accurately for small s; pdf is the density on [0, 1].
+func newQuantileTable(qlo, qhi func(s float64) float64, pdf func(x float64) float64) *quantileTable {
+	t := &quantileTable{xmin: qlo(0), xmax: qhi(0)}
+	const h = 1.0 / tableN
+	for i := tailEdge; i <= tableN-tailEdge; i++ {
+		var x float64
+		if i <= tableN/2 {
+			x = qlo(float64(i) * h)
+		} else {
+			x = qhi(float64(tableN-i) * h)
+		}
+		t.q[i] = x
+		if f := pdf(x); f > 0 && !math.IsInf(f, 0) {
+			t.d[i] = h / f
+		}
+	}
+	fill := func(tl *tail, q func(float64) float64, end float64) {
+		for j := 0; j <= tailKnots; j++ {
+			s := math.Ldexp(tailEdge*h, -j)
+			x := q(s)
+			dist := math.Abs(x - end)
+			f := pdf(x)
+			if dist > 0 && f > 0 && !math.IsInf(f, 0) {
+				tl.y[j] = math.Log(dist)
+				tl.m[j] = s / (f * dist) * math.Ln2
+				tl.ok[j] = true
+			}
+		}
+	}
+	fill(&t.lo, qlo, t.xmin)
+	fill(&t.hi, qhi, t.xmax)
+	return t
+}
+
+// hermite interpolates between (0, y0) and (1, y1) with end slopes m0, m1
+// (already scaled to the unit interval), clamped to the segment so the
+// result is monotone and never leaves it.
+func hermite(t, y0, m0, y1, m1 float64) float64 {
+	t2 := t * t
+	t3 := t2 * t
+	y := (2*t3-3*t2+1)*y0 + (t3-2*t2+t)*m0 + (-2*t3+3*t2)*y1 + (t3-t2)*m1
+	lo, hi := y0, y1
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	return math.Min(math.Max(y, lo), hi)
+}
+
+// at returns the interpolated Q(u), u in [0, 1].
+func (t *quantileTable) at(u float64) float64 {
+	x := u * tableN
+	i := int(x)
+	if i >= tailEdge && i < tableN-tailEdge {
+		return hermite(x-float64(i), t.q[i], t.d[i], t.q[i+1], t.d[i+1])
+	}
+	if i < tailEdge {
+		return t.xmin + t.lo.at(x/tailEdge)
+	}
+	return t.xmax - t.hi.at((tableN-x)/tailEdge)
+}
+
+// at returns |Q − end| at v = s/s_0 in [0, 1]. Knot j sits at v = 2^-j; the
+// interval [2^-(j+1), 2^-j) is interpolated in ln v from knot j+1 to knot j.
+func (tl *tail) at(v float64) float64 {
+	if !(v > 0) {
+		return 0
+	}
+	_, e := math.Frexp(v) // v = m·2^e, m in [0.5, 1)
+	j := max(-e, 0)
+	if j >= tailKnots || !tl.ok[j+1] || !tl.ok[j] {
+		// Below the last knot (mass ~1e-17) or where Q equals the end
+		// point in float64: linear in v towards the end point.
+		j = min(j, tailKnots)
+		if !tl.ok[j] {
+			return 0
+		}
+		return math.Exp(tl.y[j]) * math.Min(v*math.Ldexp(1, j), 1)
+	}
+	t := math.Log2(v) + float64(j+1) // position in ln v, 0 at knot j+1
+	return math.Exp(hermite(t, tl.y[j+1], tl.m[j+1], tl.y[j], tl.m[j]))
+}
+
+// sample draws by inversion.
+func (t *quantileTable) sample(r *rand.Rand) float64 { return t.at(r.Float64()) }
