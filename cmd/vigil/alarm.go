@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
+
+	"vigil/internal/alarm/alarmcli"
 )
 
-// runAlarm is being built in its own package; see the issue tracker.
+// runAlarm is "vigil alarm": DC-09 decode, send, bench and listen.
 func runAlarm(ctx context.Context, args []string, s stdio) int {
-	fmt.Fprintln(s.err, "vigil alarm: not available in this build")
-	return 1
+	return alarmcli.Run(ctx, args, s.in, s.out, s.err)
 }
