@@ -497,3 +497,27 @@ func BenchmarkACK(b *testing.B) {
 		}
 	}
 }
+
+// Parse work and allocation are bounded by MaxFrame whatever the input.
+func TestParseBounded(t *testing.T) {
+	huge := append(append([]byte("\n"), bytes.Repeat([]byte("A"), 1<<20)...), '\r')
+	if _, err := Parse(huge); !errors.Is(err, ErrFraming) {
+		t.Fatalf("1 MiB input: %v", err)
+	}
+	if a := testing.AllocsPerRun(10, func() { Parse(huge) }); a > 5 {
+		t.Errorf("oversize input allocates %v times", a)
+	}
+	// The worst legal frame: the body filled with 2-byte x-data blocks.
+	body := `"SIA-DCS"0001L0#1234[]` + strings.Repeat("[E]", (MaxBody-22)/3)
+	raw := reframe(body)
+	f, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.XData) > MaxBody/3 {
+		t.Fatalf("%d x-data blocks", len(f.XData))
+	}
+	if a := testing.AllocsPerRun(5, func() { Parse(raw) }); a > float64(3*len(f.XData)) {
+		t.Errorf("%v allocations for %d blocks", a, len(f.XData))
+	}
+}

@@ -514,3 +514,46 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// Thousands of panels may hold connections open at once; all of them get
+// served, and the commits batch across connections.
+func TestManyConnections(t *testing.T) {
+	n := 1500
+	if testing.Short() {
+		n = 200
+	}
+	sink := &recordingSink{delay: time.Millisecond}
+	srv, addr := start(t, Config{Sink: sink})
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Skipf("cannot open %d connections here: %v", n, err)
+		}
+		conns = append(conns, c)
+	}
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i, c := range conns {
+		wg.Go(func() {
+			c.Write(plainFrame(t, dc09.TokenNull, "1234", "", i%9999+1))
+			f, err := readReply(c, bufio.NewReader(c), 20*time.Second)
+			if err != nil || f.Token != dc09.TokenACK {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d connections not ACKed", failed.Load(), n)
+	}
+	m := srv.Metrics().Snapshot()
+	if m.ConnectionsOpen != int64(n) || m.Acks != uint64(n) || m.MaxBatch < 2 {
+		t.Errorf("metrics %+v", m)
+	}
+}
