@@ -312,11 +312,17 @@ func TestEmbeddedReopenKeepsMessages(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
+	if err := b.Check(context.Background()); err == nil {
+		t.Fatal("Check passed on a closed bus")
+	}
 	if _, err := b.Publish(context.Background(), root+".o.m.e", nil); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Publish after Close = %v, want ErrClosed", err)
 	}
 
 	b2 := openTest(t, cfg)
+	if err := b2.Check(context.Background()); err != nil {
+		t.Fatalf("Check after reopen: %v", err)
+	}
 	last, err := b2.LastSeq(context.Background())
 	if err != nil || last != seqs[2] {
 		t.Fatalf("after reopen LastSeq = %d, %v; want %d", last, err, seqs[2])

@@ -62,3 +62,13 @@ func (b *Bus) LastSeq(ctx context.Context) (uint64, error) {
 	}
 	return s.CachedInfo().State.LastSeq, nil
 }
+
+// Check reports whether the bus can serve: the connection is up and the
+// stream answers. It is meant for /readyz, so it costs one small request.
+func (b *Bus) Check(ctx context.Context) error {
+	if st := b.nc.Status(); st != nats.CONNECTED {
+		return fmt.Errorf("bus: nats connection is %s", st)
+	}
+	_, err := b.LastSeq(ctx)
+	return err
+}
