@@ -29,6 +29,15 @@ type command struct {
 
 // commands lists every subcommand; each lives in its own file.
 var commands = map[string]command{
+	"serve":    {"run the web server (and, with --demo, load demo data first)", runServe},
+	"migrate":  {"apply database migrations or show their status: up, status", runMigrate},
+	"org":      {"create an organisation: create", runOrg},
+	"user":     {"manage users: create, passwd, disable", runUser},
+	"token":    {"create an API token: create", runToken},
+	"audit":    {"verify the audit log's hash chains: verify", runAudit},
+	"backup":   {"write a consistent online backup of an embedded deployment", runBackup},
+	"restore":  {"restore an embedded deployment from a backup", runRestore},
+	"demo":     {"load the demo organisations, sites and users into an empty database", runDemo},
 	"alarm":    {"alarm codec and receiver tools: decode, send, bench", runAlarm},
 	"schedule": {"roster optimizer: solve, check", runSchedule},
 	"risk":     {"risk engines: fair, easi, paths, dist (JSON in, JSON out)", runRisk},

@@ -317,3 +317,17 @@ func (s *Service) CountUsers(ctx context.Context) (int, error) {
 	err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&n)
 	return n, err
 }
+
+// Verify checks a user's password without signing in (re-authentication
+// before sensitive changes).
+func (s *Service) Verify(ctx context.Context, email, pw string) (*User, error) {
+	u, err := s.UserByEmail(ctx, email)
+	if err != nil {
+		CheckPassword(dummyHash, pw)
+		return nil, ErrBadCredentials
+	}
+	if u.Disabled || !CheckPassword(u.passwordHash, pw) {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}

@@ -77,7 +77,7 @@ const listLimit = 50
 
 type orgListPage struct {
 	web.Page
-	Orgs      []*Org
+	Items     []*Org
 	Names     map[string]string
 	CanCreate bool
 	Pager     pager

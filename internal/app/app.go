@@ -1,0 +1,162 @@
+// Package app wires vigil together: it opens the store and the bus, builds
+// the services and registers every module's routes on one web server.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vigil/internal/account"
+	"vigil/internal/auth"
+	"vigil/internal/bus"
+	"vigil/internal/config"
+	"vigil/internal/org"
+	"vigil/internal/store"
+	"vigil/internal/web"
+)
+
+// App is a running vigil instance (without its listeners).
+type App struct {
+	Cfg  config.Config
+	Log  *slog.Logger
+	DB   *store.DB
+	Bus  *bus.Bus
+	Auth *auth.Service
+	Orgs *org.Service
+	Web  *web.Server
+	Now  func() time.Time
+}
+
+// Options are the parts tests replace.
+type Options struct {
+	Now     func() time.Time // default time.Now
+	NoBus   bool             // skip NATS (CLI commands that only touch the database)
+	BusRoot string           // subject root/stream suffix, for tests sharing a NATS server
+}
+
+// Open opens the database (migrating it), the bus, and builds the web app.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	db, err := OpenDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Cfg: cfg, Log: log, DB: db, Now: opt.Now}
+	if !opt.NoBus {
+		bc := bus.Config{URL: cfg.NATS, DataDir: cfg.Data, Logger: log}
+		if opt.BusRoot != "" {
+			bc.Root, bc.Stream = opt.BusRoot, "VIGIL_"+opt.BusRoot
+		}
+		if a.Bus, err = bus.Open(ctx, bc); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("message bus: %w", err)
+		}
+	}
+	a.Auth = auth.NewService(db, opt.Now)
+	a.Orgs = &org.Service{DB: db, Now: opt.Now}
+	if err := a.buildWeb(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// OpenDB opens and migrates the configured database.
+func OpenDB(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (a *App) buildWeb() error {
+	var base *url.URL
+	if a.Cfg.BaseURL != "" {
+		base, _ = url.Parse(a.Cfg.BaseURL)
+	}
+	reg := prometheus.NewRegistry()
+	s := web.New(a.Auth, a.Log, base, reg)
+	s.Secure = s.Secure || a.Cfg.TLSCert != ""
+	s.OrgNames = a.orgNames
+	s.Ready = func(ctx context.Context) error {
+		if err := a.DB.Ping(ctx); err != nil {
+			return fmt.Errorf("database: %w", err)
+		}
+		if a.Bus != nil && !a.Bus.Conn().IsConnected() {
+			return errors.New("message bus: not connected")
+		}
+		return nil
+	}
+	tmpl, err := web.ParseTemplates(account.Templates, org.Templates)
+	if err != nil {
+		return err
+	}
+	s.Tmpl = tmpl
+	a.Web = s
+	(&account.Handlers{Auth: a.Auth, DB: a.DB, Web: s, Stats: a.stats}).Register()
+	(&org.Handlers{S: a.Orgs, Web: s}).Register()
+	return nil
+}
+
+// Handler is the HTTP handler of the whole app.
+func (a *App) Handler() http.Handler { return a.Web.Handler() }
+
+// Close releases the bus and the database.
+func (a *App) Close() error {
+	var err error
+	if a.Bus != nil {
+		err = a.Bus.Close()
+	}
+	return errors.Join(err, a.DB.Close())
+}
+
+func (a *App) orgNames(ctx context.Context, ids []string) map[string]string {
+	out := map[string]string{}
+	orgs, err := a.Orgs.Orgs(ctx, ids, "", org.Page{Limit: 500})
+	if err != nil {
+		a.Log.Warn("org names", "err", err)
+		return out
+	}
+	for _, o := range orgs {
+		out[o.ID] = o.Name
+	}
+	return out
+}
+
+// stats are the overview page's figures for the current organisation.
+func (a *App) stats(ctx context.Context, p *auth.Principal) []account.Stat {
+	var out []account.Stat
+	org := p.OrgID
+	count := func(label, href, q string, args ...any) {
+		var n int
+		if err := a.DB.QueryRow(ctx, q, args...).Scan(&n); err == nil {
+			out = append(out, account.Stat{Label: label, Href: href, N: n})
+		}
+	}
+	if auth.Can(p, auth.OrgCreate, org) {
+		count("Client organisations", "/orgs", `SELECT COUNT(*) FROM orgs WHERE parent_id = ?`, org)
+	}
+	if auth.Can(p, auth.SiteRead, org) {
+		count("Sites", "/sites?org_id="+org, `SELECT COUNT(*) FROM sites WHERE org_id = ?`, org)
+		count("Devices", "/devices", `SELECT COUNT(*) FROM devices WHERE org_id = ?`, org)
+		count("Devices needing attention", "/devices?status=faulty", `SELECT COUNT(*) FROM devices WHERE org_id = ? AND status IN ('faulty', 'offline')`, org)
+	}
+	if auth.Can(p, auth.UserRead, org) {
+		count("Users", "/users?org_id="+org, `SELECT COUNT(*) FROM memberships WHERE org_id = ?`, org)
+	}
+	return out
+}

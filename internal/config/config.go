@@ -1,0 +1,162 @@
+// Package config holds vigil's typed server options: each has a flag, a
+// VIGIL_* environment variable and a default, is validated at start with a
+// clear message, and is printed with secrets redacted.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"vigil/internal/store"
+)
+
+// Config is the server configuration, passed by value.
+type Config struct {
+	Addr     string // HTTP listen address
+	Data     string // data directory: SQLite file, NATS store, blobs
+	DB       string // postgres:// DSN; empty = SQLite in Data
+	NATS     string // external NATS URL; empty = embedded server
+	BaseURL  string // public URL, for links in invitations and emails
+	TLSCert  string
+	TLSKey   string
+	LogLevel string
+	LogJSON  bool
+}
+
+// Option describes one setting for flags, env and documentation.
+type Option struct {
+	Flag, Env, Default, Help string
+	Secret                   bool
+	ptr                      any
+}
+
+// Options returns the option table bound to c.
+func (c *Config) Options() []Option {
+	return []Option{
+		{"addr", "VIGIL_ADDR", "127.0.0.1:8080", "HTTP listen address", false, &c.Addr},
+		{"data", "VIGIL_DATA", "./vigil-data", "data directory (SQLite database, NATS store, file blobs)", false, &c.Data},
+		{"db", "VIGIL_DB", "", "PostgreSQL DSN (postgres://…); empty uses SQLite in the data directory", true, &c.DB},
+		{"nats", "VIGIL_NATS", "", "external NATS cluster URL; empty runs an embedded NATS server (no TCP port)", true, &c.NATS},
+		{"base-url", "VIGIL_BASE_URL", "", "public base URL, e.g. https://vigil.example.com (for links)", false, &c.BaseURL},
+		{"tls-cert", "VIGIL_TLS_CERT", "", "TLS certificate file (optional; most sites use a reverse proxy)", false, &c.TLSCert},
+		{"tls-key", "VIGIL_TLS_KEY", "", "TLS private key file", false, &c.TLSKey},
+		{"log-level", "VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
+		{"log-json", "VIGIL_LOG_JSON", "false", "log as JSON lines instead of text", false, &c.LogJSON},
+	}
+}
+
+// Bind registers c's options on fs with defaults taken from the
+// environment, so a flag overrides VIGIL_*, which overrides the default.
+func (c *Config) Bind(fs *flag.FlagSet, only ...string) {
+	for _, o := range c.Options() {
+		if len(only) > 0 && !contains(only, o.Flag) {
+			continue
+		}
+		def := o.Default
+		if v, ok := os.LookupEnv(o.Env); ok {
+			def = v
+		}
+		help := o.Help + " (env " + o.Env + ")"
+		switch p := o.ptr.(type) {
+		case *string:
+			fs.StringVar(p, o.Flag, def, help)
+		case *bool:
+			fs.BoolVar(p, o.Flag, def == "true" || def == "1", help)
+		}
+	}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// DSN is the database to open: the PostgreSQL DSN, or the SQLite file.
+func (c Config) DSN() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.Data, "vigil.db")
+}
+
+// Validate checks every option and says which one is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: want host:port (%v)", c.Addr, err))
+	}
+	if c.Data == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		errs = append(errs, errors.New("--db must be a postgres:// or postgresql:// URL (leave empty for SQLite)"))
+	}
+	if c.NATS != "" {
+		if u, err := url.Parse(c.NATS); err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--nats %q: want nats://host:port", c.NATS))
+		}
+	}
+	if c.BaseURL != "" {
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--base-url %q: want http(s)://host[:port]", c.BaseURL))
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	for _, f := range []string{c.TLSCert, c.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				errs = append(errs, fmt.Errorf("TLS file: %v", err))
+			}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// Print writes the effective configuration with secrets redacted.
+func (c Config) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, o := range c.Options() {
+		var v string
+		switch p := o.ptr.(type) {
+		case *string:
+			v = *p
+		case *bool:
+			v = fmt.Sprint(*p)
+		}
+		if o.Secret && v != "" {
+			v = redact(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", o.Flag, v)
+	}
+	tw.Flush()
+}
+
+func redact(v string) string {
+	if strings.HasPrefix(v, "postgres") {
+		return store.RedactDSN(v)
+	}
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String() + " (credentials redacted)"
+	}
+	return v
+}
