@@ -5,13 +5,12 @@
 // Every distribution has an exact mean, standard deviation, CDF and quantile
 // function (closed form or special-function based), so engines can report
 // exact figures beside simulated ones and tests can check samplers against
-// them. Samplers take a *rand.Rand so callers control seeding and can give
+// them. Samplers take a *Rand so callers control seeding and can give
 // each worker an independent stream.
 package dist
 
 import (
 	"math"
-	"math/rand/v2"
 )
 
 // Dist is a univariate distribution built from a Spec.
@@ -31,7 +30,7 @@ type Dist interface {
 	// Discrete reports whether X takes only integer values (counts).
 	Discrete() bool
 	// Sample draws one value using r.
-	Sample(r *rand.Rand) float64
+	Sample(r *Rand) float64
 	// Params are the fitted parameters worth showing an analyst
 	// (alpha/beta for PERT, mu/sigma for lognormal, …).
 	Params() map[string]float64
@@ -42,7 +41,7 @@ type Dist interface {
 // the rate before drawing the count, which is exact for Poisson processes.
 type Rated interface {
 	Dist
-	SampleRate(r *rand.Rand) float64
+	SampleRate(r *Rand) float64
 	// RateMean is the mean rate (equal to the mean count).
 	RateMean() float64
 }
@@ -57,7 +56,7 @@ func (c Constant) SD() float64                 { return 0 }
 func (c Constant) Quantile(float64) float64    { return c.V }
 func (c Constant) Support() (float64, float64) { return c.V, c.V }
 func (c Constant) Discrete() bool              { return c.V == math.Trunc(c.V) }
-func (c Constant) Sample(*rand.Rand) float64   { return c.V }
+func (c Constant) Sample(*Rand) float64        { return c.V }
 func (c Constant) Params() map[string]float64  { return map[string]float64{"value": c.V} }
 func (c Constant) CDF(x float64) float64 {
 	if x < c.V {
@@ -85,7 +84,7 @@ func (u Uniform) CDF(x float64) float64 {
 func (u Uniform) Quantile(p float64) float64  { return u.A + clamp01(p)*(u.B-u.A) }
 func (u Uniform) Support() (float64, float64) { return u.A, u.B }
 func (u Uniform) Discrete() bool              { return false }
-func (u Uniform) Sample(r *rand.Rand) float64 { return u.A + r.Float64()*(u.B-u.A) }
+func (u Uniform) Sample(r *Rand) float64      { return u.A + r.Float64()*(u.B-u.A) }
 func (u Uniform) Params() map[string]float64  { return map[string]float64{"min": u.A, "max": u.B} }
 
 // Lognormal is exp(N(Mu, Sigma²)). FromInterval fits it to an analyst's
@@ -119,7 +118,7 @@ func (l Lognormal) Quantile(p float64) float64 {
 }
 func (l Lognormal) Support() (float64, float64) { return 0, math.Inf(1) }
 func (l Lognormal) Discrete() bool              { return false }
-func (l Lognormal) Sample(r *rand.Rand) float64 { return math.Exp(l.Mu + l.Sigma*r.NormFloat64()) }
+func (l Lognormal) Sample(r *Rand) float64      { return math.Exp(l.Mu + l.Sigma*r.NormFloat64()) }
 func (l Lognormal) Params() map[string]float64 {
 	return map[string]float64{"mu": l.Mu, "sigma": l.Sigma}
 }

@@ -2,7 +2,6 @@ package dist
 
 import (
 	"math"
-	"math/rand/v2"
 )
 
 // Normal is N(Mu, Sigma²) truncated to [Lo, Hi] (either bound may be
@@ -92,7 +91,7 @@ func (n *Normal) Discrete() bool              { return false }
 // Sample uses rejection from the untruncated normal while the interval holds
 // at least a quarter of the mass (at most four tries on average, usually
 // one), and exact inversion otherwise.
-func (n *Normal) Sample(r *rand.Rand) float64 {
+func (n *Normal) Sample(r *Rand) float64 {
 	if n.z >= 0.25 {
 		for {
 			x := n.Mu + n.Sigma*r.NormFloat64()

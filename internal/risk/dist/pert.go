@@ -2,8 +2,8 @@ package dist
 
 import (
 	"math"
-	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mathext"
 )
@@ -28,7 +28,7 @@ type PERT struct {
 	Alpha, Beta           float64
 
 	once  sync.Once
-	table *quantileTable
+	table atomic.Pointer[quantileTable]
 	lbeta float64
 }
 
@@ -117,15 +117,20 @@ func (p *PERT) Support() (float64, float64) { return p.Min, p.Max }
 func (p *PERT) Discrete() bool              { return false }
 
 func (p *PERT) tab() *quantileTable {
-	p.once.Do(func() { p.table = newQuantileTable(p.stdQuantileLo, p.stdQuantileHi, p.stdPDF) })
-	return p.table
+	if t := p.table.Load(); t != nil {
+		return t
+	}
+	p.once.Do(func() {
+		p.table.Store(newQuantileTable(p.stdQuantileLo, p.stdQuantileHi, p.stdPDF, p.Min, p.Max-p.Min))
+	})
+	return p.table.Load()
 }
 
 // Sample draws by tabulated inversion (see quantileTable). The table
-// (about 600 exact quantiles, ~1.5 ms) is built on first use and shared by
+// (about 1,100 exact quantiles, ~2.5 ms) is built on first use and shared by
 // all goroutines.
-func (p *PERT) Sample(r *rand.Rand) float64 {
-	return p.Min + (p.Max-p.Min)*p.tab().sample(r)
+func (p *PERT) Sample(r *Rand) float64 {
+	return p.tab().at(r.Float64())
 }
 
 // Prepare builds the sampling table now, so a timed or concurrent run does

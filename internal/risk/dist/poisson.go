@@ -2,7 +2,6 @@ package dist
 
 import (
 	"math"
-	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mathext"
 )
@@ -18,12 +17,12 @@ func (p Poisson) CDF(x float64) float64 { return poissonCDF(math.Floor(x), p.Rat
 func (p Poisson) Quantile(q float64) float64 {
 	return discreteQuantile(clamp01(q), p.Rate, math.Sqrt(p.Rate), p.CDF)
 }
-func (p Poisson) Support() (float64, float64)   { return 0, math.Inf(1) }
-func (p Poisson) Discrete() bool                { return true }
-func (p Poisson) Sample(r *rand.Rand) float64   { return PoissonDraw(r, p.Rate) }
-func (p Poisson) SampleRate(*rand.Rand) float64 { return p.Rate }
-func (p Poisson) RateMean() float64             { return p.Rate }
-func (p Poisson) Params() map[string]float64    { return map[string]float64{"rate": p.Rate} }
+func (p Poisson) Support() (float64, float64) { return 0, math.Inf(1) }
+func (p Poisson) Discrete() bool              { return true }
+func (p Poisson) Sample(r *Rand) float64      { return PoissonDraw(r, p.Rate) }
+func (p Poisson) SampleRate(*Rand) float64    { return p.Rate }
+func (p Poisson) RateMean() float64           { return p.Rate }
+func (p Poisson) Params() map[string]float64  { return map[string]float64{"rate": p.Rate} }
 
 // PoissonPERT is a Poisson count whose rate is itself uncertain and follows
 // a PERT: the analyst says "between 1 and 12 a year, most likely 3" and the
@@ -45,20 +44,19 @@ func (p PoissonPERT) CDF(x float64) float64 {
 		return 0
 	}
 	t := p.RateDist.tab()
-	lo, r := p.RateDist.Min, p.RateDist.Max-p.RateDist.Min
 	return clamp01(integrate01(func(u float64) float64 {
-		return poissonCDF(k, lo+r*t.at(u))
+		return poissonCDF(k, t.at(u))
 	}, 128))
 }
 
 func (p PoissonPERT) Quantile(q float64) float64 {
 	return discreteQuantile(clamp01(q), p.Mean(), p.SD(), p.CDF)
 }
-func (p PoissonPERT) Support() (float64, float64)     { return 0, math.Inf(1) }
-func (p PoissonPERT) Discrete() bool                  { return true }
-func (p PoissonPERT) Sample(r *rand.Rand) float64     { return PoissonDraw(r, p.RateDist.Sample(r)) }
-func (p PoissonPERT) SampleRate(r *rand.Rand) float64 { return p.RateDist.Sample(r) }
-func (p PoissonPERT) RateMean() float64               { return p.RateDist.Mean() }
+func (p PoissonPERT) Support() (float64, float64) { return 0, math.Inf(1) }
+func (p PoissonPERT) Discrete() bool              { return true }
+func (p PoissonPERT) Sample(r *Rand) float64      { return PoissonDraw(r, p.RateDist.Sample(r)) }
+func (p PoissonPERT) SampleRate(r *Rand) float64  { return p.RateDist.Sample(r) }
+func (p PoissonPERT) RateMean() float64           { return p.RateDist.Mean() }
 func (p PoissonPERT) Params() map[string]float64 {
 	m := p.RateDist.Params()
 	m["rate_mean"] = p.RateDist.Mean()
@@ -101,7 +99,7 @@ func discreteQuantile(q, mean, sd float64, cdf func(float64) float64) float64 {
 // PoissonDraw samples Poisson(rate): sequential inversion below 12 (one
 // uniform, about rate+1 steps), Hörmann's PTRS transformed rejection above
 // (as numpy does), whose cost does not grow with the rate.
-func PoissonDraw(r *rand.Rand, rate float64) float64 {
+func PoissonDraw(r *Rand, rate float64) float64 {
 	if !(rate > 0) {
 		return 0
 	}
@@ -109,21 +107,33 @@ func PoissonDraw(r *rand.Rand, rate float64) float64 {
 		u := r.Float64()
 		p := math.Exp(-rate)
 		cdf := p
-		k := 0.0
+		k := 0
 		for u > cdf && p > 0 {
 			k++
-			p *= rate / k
+			if k < len(recip) {
+				p *= rate * recip[k] // no division on the dependency chain
+			} else {
+				p *= rate / float64(k)
+			}
 			cdf += p
 		}
-		return k
+		return float64(k)
 	}
 	return ptrs(r, rate)
 }
 
+// recip[k] = 1/k for the inversion loop.
+var recip = func() (r [64]float64) {
+	for k := 1; k < len(r); k++ {
+		r[k] = 1 / float64(k)
+	}
+	return r
+}()
+
 // ptrs is W. Hörmann, "The transformed rejection method for generating
 // Poisson random variables", Insurance: Mathematics and Economics 12 (1993),
 // valid for rate >= 10.
-func ptrs(r *rand.Rand, lam float64) float64 {
+func ptrs(r *Rand, lam float64) float64 {
 	slam := math.Sqrt(lam)
 	loglam := math.Log(lam)
 	b := 0.931 + 2.53*slam
@@ -198,8 +208,7 @@ func PGreater(x, y Dist) float64 {
 	}
 	q := y.Quantile
 	if p, ok := y.(*PERT); ok {
-		t := p.tab()
-		q = func(u float64) float64 { return p.Min + (p.Max-p.Min)*t.at(u) }
+		q = p.tab().at
 	}
 	return clamp01(integrate01(func(u float64) float64 { return 1 - x.CDF(q(u)) }, 512))
 }
