@@ -234,6 +234,32 @@ func TestReplayStopsAtUpper(t *testing.T) {
 	})
 }
 
+// A resume point older than what the stream still holds replays what is left
+// rather than failing or waiting.
+func TestReplayAfterDiscard(t *testing.T) {
+	b := openTest(t, Config{DataDir: t.TempDir(), MaxBytes: 4096})
+	var seqs []uint64
+	for range 50 {
+		seqs = append(seqs, publish(t, b, "o", "m", "e", strings.Repeat("x", 200)))
+	}
+	var got []uint64
+	err := b.Replay(context.Background(), b.Root()+".>", seqs[0], seqs[49], func(m Msg) error {
+		got = append(got, m.Seq)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) == 0 || len(got) >= 49 || got[len(got)-1] != seqs[49] {
+		t.Fatalf("replay after discard got %v", got)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] != got[i-1]+1 {
+			t.Fatalf("gap in what the stream kept: %v", got)
+		}
+	}
+}
+
 func TestMsgIDDeduplicates(t *testing.T) {
 	servers(t, func(t *testing.T, open func(*testing.T, Config) *Bus) {
 		b := open(t, Config{})

@@ -2,6 +2,9 @@ package live
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,6 +204,82 @@ func TestResumeOnAnotherServer(t *testing.T) {
 		t.Fatalf("other server resumed at %s, want %d", got, missed)
 	}
 	c2.quiet(t)
+}
+
+// The same across two real connections to an external cluster, as two vigil
+// processes behind a load balancer would have, including a browser whose
+// Last-Event-ID is ahead of the server it lands on.
+func TestResumeOnAnotherServerExternal(t *testing.T) {
+	url := externalURL(t)
+	var r [6]byte
+	rand.Read(r[:])
+	h := hex.EncodeToString(r[:])
+	cfg := bus.Config{URL: url, Stream: "T_" + strings.ToUpper(h), Root: "t" + h}
+	b1, b2 := openBusConfig(t, cfg), openBusConfig(t, cfg)
+	t.Cleanup(func() { b1.JetStream().DeleteStream(context.Background(), cfg.Stream) })
+	s1, s2 := newEnv(t, b1, Options{}), newEnv(t, b2, Options{})
+	f := s1.filter("o", ">")
+	c := s1.dial(t, "", f)
+	s1.publish(t, "o", "alarm", "received", "1")
+	last := c.next(t).ID
+	c.close()
+	missed := s2.publish(t, "o", "alarm", "received", "2")
+	c2 := s2.dial(t, last, f)
+	if got := c2.next(t).ID; got != strconv.FormatUint(missed, 10) {
+		t.Fatalf("other server resumed at %s, want %d", got, missed)
+	}
+	c2.quiet(t)
+
+	// Server 1 may still be a moment behind an event the browser already saw
+	// on server 2; that event must not be sent twice.
+	ahead := strconv.FormatUint(missed, 10)
+	c3 := s1.dial(t, ahead, f)
+	next := s2.publish(t, "o", "alarm", "received", "3")
+	if got := c3.next(t).ID; got != strconv.FormatUint(next, 10) {
+		t.Fatalf("resumed at %s, want %d", got, next)
+	}
+	c3.quiet(t)
+}
+
+// gatedSource holds every event back until gate is closed, so a test can
+// make this process's hub lag behind the stream.
+type gatedSource struct {
+	*bus.Bus
+	gate chan struct{}
+}
+
+func (g gatedSource) SubscribeAfter(ctx context.Context, filter string, after uint64, fn func(bus.Msg) error) error {
+	return g.Bus.SubscribeAfter(ctx, filter, after, func(m bus.Msg) error {
+		select {
+		case <-g.gate:
+			return fn(m)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// A browser that already saw events this hub has not received yet (another
+// server was ahead) gets neither a repeat nor a gap once the hub catches up.
+func TestResumeAheadOfHub(t *testing.T) {
+	b := openBus(t)
+	src := gatedSource{b, make(chan struct{})}
+	e := newEnvSource(t, b, src, Options{})
+	f := e.filter("o", ">")
+	seqs := []uint64{
+		e.publish(t, "o", "alarm", "received", "1"),
+		e.publish(t, "o", "alarm", "received", "2"),
+		e.publish(t, "o", "alarm", "received", "3"),
+	}
+	if head := e.hub.Stats().Head; head >= seqs[0] {
+		t.Fatalf("hub not lagging: head %d", head)
+	}
+	c := e.dial(t, strconv.FormatUint(seqs[1], 10), f)
+	close(src.gate)
+	if got := c.next(t); got.ID != strconv.FormatUint(seqs[2], 10) || got.Data != "3" {
+		t.Fatalf("got %+v, want only event %d", got, seqs[2])
+	}
+	c.quiet(t)
 }
 
 // A Last-Event-ID beyond anything the stream holds (a stream that was reset)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -29,14 +30,18 @@ type env struct {
 	ran  chan error
 }
 
+// openBus opens an embedded bus with a unique stream and root.
 func openBus(t testing.TB) *bus.Bus {
 	t.Helper()
 	var r [6]byte
 	rand.Read(r[:])
 	h := hex.EncodeToString(r[:])
-	b, err := bus.Open(context.Background(), bus.Config{
-		DataDir: t.TempDir(), Stream: "T_" + strings.ToUpper(h), Root: "t" + h,
-	})
+	return openBusConfig(t, bus.Config{DataDir: t.TempDir(), Stream: "T_" + strings.ToUpper(h), Root: "t" + h})
+}
+
+func openBusConfig(t testing.TB, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	b, err := bus.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +49,29 @@ func openBus(t testing.TB) *bus.Bus {
 	return b
 }
 
+// externalURL returns VIGIL_TEST_NATS; in CI its absence is a failure.
+func externalURL(t testing.TB) string {
+	url := os.Getenv("VIGIL_TEST_NATS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("VIGIL_TEST_NATS is not set but CI=true: the external NATS tests must run in CI")
+		}
+		t.Skip("VIGIL_TEST_NATS not set; external NATS tests skipped (set it to nats://127.0.0.1:4222)")
+	}
+	return url
+}
+
 func newEnv(t testing.TB, b *bus.Bus, opts Options) *env {
 	t.Helper()
+	return newEnvSource(t, b, b, opts)
+}
+
+// newEnvSource feeds the hub from src, a wrapper around b that tests use to
+// hold events back.
+func newEnvSource(t testing.TB, b *bus.Bus, src Source, opts Options) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{bus: b, hub: New(b, opts), stop: cancel, ran: make(chan error, 1)}
+	e := &env{bus: b, hub: New(src, opts), stop: cancel, ran: make(chan error, 1)}
 	go func() { e.ran <- e.hub.Run(ctx) }()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
