@@ -50,6 +50,15 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	return New(ctx, db, cfg, log, opt)
+}
+
+// New builds the app on an open, migrated database, which it then owns.
+func New(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	var err error
 	a := &App{Cfg: cfg, Log: log, DB: db, Now: opt.Now}
 	if !opt.NoBus {
 		bc := bus.Config{URL: cfg.NATS, DataDir: cfg.Data, Logger: log}
