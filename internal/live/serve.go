@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 	}
 
 	c := &client{
-		filters: filters,
+		filters: slices.Clone(filters),
 		remote:  r.RemoteAddr,
 		queue:   make(chan *event, h.opts.ClientBuffer),
 		gone:    make(chan struct{}),
@@ -108,10 +109,16 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 	for _, ev := range backlog {
 		s.write(ev.frame)
 	}
-	if s.flush() != nil {
-		return nil
+	if s.flush() == nil {
+		h.pump(ctx, c, s, after)
 	}
+	return nil
+}
 
+// pump writes live events and heartbeats until the browser goes, is dropped
+// for being slow, or the hub stops. Queued events at or below after were
+// already sent (or seen on another server) and are skipped.
+func (h *Hub) pump(ctx context.Context, c *client, s *stream, after uint64) {
 	heartbeat := time.NewTicker(h.opts.Heartbeat)
 	defer heartbeat.Stop()
 	for {
@@ -121,14 +128,14 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 		case <-heartbeat.C:
 			s.write([]byte(":\n\n"))
 		case <-c.gone:
-			return nil
+			return
 		case <-h.done:
-			return nil
+			return
 		case <-ctx.Done():
-			return nil
+			return
 		}
 		if s.flush() != nil {
-			return nil
+			return
 		}
 	}
 }
