@@ -20,17 +20,24 @@ const inf = math.MaxInt64 / 4
 // started on day 0. Everything except the per-shift-type maxima is exact in
 // this state; those are priced by a Lagrangian loop in solve.
 type rowModel struct {
-	e        int
-	allowed  []int // shift indexes with MaxShifts > 0
-	lenU     []int // length of allowed[a] in units
-	limit    []int // MaxShifts of allowed[a]
-	binding  bool  // some untracked limit can bind within the horizon
+	e int
+	// allowed holds one representative shift per class of interchangeable
+	// shifts (same length, same succession rules both ways, no binding
+	// maximum): the DP only needs to know the class, and the cheapest member
+	// is chosen per day. members lists each class; classOf maps a shift to
+	// its class or -1 if the employee may not work it.
+	allowed []int
+	members [][]int
+	classOf []int
+	lenU    []int // length of allowed[a] in units
+	limit   []int // MaxShifts of allowed[a]
+	binding bool  // some untracked limit can bind within the horizon
 	// Binding per-type maxima with small limits are tracked exactly as a
 	// mixed-radix counter of C values; cntNext[c*nA+a] is the counter after
 	// one more shift allowed[a], or -1 past the limit.
-	C       int
-	cntNext []int32
-	tracked []bool
+	C        int
+	cntNext  []int32
+	tracked  []bool
 	forbid   []bool
 	maxC     int
 	minC     int
@@ -57,11 +64,7 @@ func gcd(a, b int) int {
 func newRowModel(p *Problem, e int) *rowModel {
 	emp := &p.Employees[e]
 	m := &rowModel{e: e}
-	for s, lim := range emp.MaxShifts {
-		if lim > 0 {
-			m.allowed = append(m.allowed, s)
-		}
-	}
+	m.classify(p, emp)
 	m.nA = len(m.allowed)
 	unit := 0
 	for _, s := range m.allowed {
@@ -109,6 +112,59 @@ func newRowModel(p *Problem, e int) *rowModel {
 	}
 	m.feasible = m.minU <= maxU
 	return m
+}
+
+// classify groups the shifts the employee may work into classes of
+// interchangeable shifts (see rowModel.allowed).
+func (m *rowModel) classify(p *Problem, emp *Employee) {
+	S := len(p.Shifts)
+	var raw []int
+	for s, lim := range emp.MaxShifts {
+		if lim > 0 {
+			raw = append(raw, s)
+		}
+	}
+	forbids := func(a, b int) bool {
+		for _, f := range p.Shifts[a].ForbiddenNext {
+			if f == b {
+				return true
+			}
+		}
+		return false
+	}
+	loose := func(s int) bool {
+		return emp.MaxShifts[s] >= min(p.Days, emp.MaxMinutes/p.Shifts[s].Minutes)
+	}
+	same := func(a, b int) bool {
+		if p.Shifts[a].Minutes != p.Shifts[b].Minutes || !loose(a) || !loose(b) || forbids(a, b) != forbids(b, a) ||
+			forbids(a, a) != forbids(b, b) || forbids(a, a) != forbids(a, b) {
+			return false
+		}
+		for _, t := range raw {
+			if forbids(a, t) != forbids(b, t) || forbids(t, a) != forbids(t, b) {
+				return false
+			}
+		}
+		return true
+	}
+	m.classOf = make([]int, S)
+	for i := range m.classOf {
+		m.classOf[i] = -1
+	}
+	for _, s := range raw {
+		for c, rep := range m.allowed {
+			if same(rep, s) {
+				m.members[c] = append(m.members[c], s)
+				m.classOf[s] = c
+				break
+			}
+		}
+		if m.classOf[s] < 0 {
+			m.classOf[s] = len(m.allowed)
+			m.allowed = append(m.allowed, s)
+			m.members = append(m.members, []int{s})
+		}
+	}
 }
 
 // maxCounter bounds the extra state the exact per-type maxima may add.
@@ -161,6 +217,9 @@ func (m *rowModel) trackLimits(p *Problem, emp *Employee) {
 		}
 	}
 }
+
+// qualified reports whether the employee may work shift s at all.
+func (m *rowModel) qualified(s int) bool { return m.classOf[s] >= 0 }
 
 // states is the size of one day's DP layer.
 func (m *rowModel) states() int { return m.R * m.C * m.M1 * m.W1 }
@@ -235,13 +294,8 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 		}
 		clear(sc.count)
 		for _, s := range out {
-			if s == Off {
-				continue
-			}
-			for a, t := range m.allowed {
-				if t == s {
-					sc.count[a]++
-				}
+			if s != Off {
+				sc.count[m.classOf[s]]++
 			}
 		}
 		over := false
@@ -291,7 +345,10 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 	}
 	setPrices := func(d int) {
 		for a := range nA {
-			c := cost[d*(S+1)+m.allowed[a]]
+			c := int64(inf)
+			for _, s := range m.members[a] {
+				c = min(c, cost[d*(S+1)+s])
+			}
 			if m.dayOff[d] || sc.lam[a] >= inf || c >= inf || m.maxC < 1 {
 				price[a] = inf
 			} else {
@@ -422,7 +479,14 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 	for d := days - 1; d >= 0; d-- {
 		rs := at / (C * M1 * W1)
 		if rs < workStates {
-			out[d] = m.allowed[rs/m.maxC]
+			// The cheapest member of the class (first on ties).
+			best := -1
+			for _, s := range m.members[rs/m.maxC] {
+				if best < 0 || cost[d*(S+1)+s] < cost[d*(S+1)+best] {
+					best = s
+				}
+			}
+			out[d] = best
 		} else {
 			out[d] = Off
 		}

@@ -21,10 +21,13 @@ func (w *worker) lagrange(iters int, stop func() bool, report func()) float64 {
 	p := w.p
 	S, D := w.S, p.Days
 	pi := make([]float64, D*S)
+	for i, c := range w.cover {
+		pi[i] = float64(c.WeightUnder) * piInit
+	}
 	g := make([]float64, D*S)
 	x := make([]int, D*S)
 	rows := NewRoster(p)
-	theta := 2.0
+	theta := thetaInit
 	bestLB := math.Inf(-1)
 	sinceLB := 0
 	for it := 0; it < iters && !stop(); it++ {
@@ -60,15 +63,17 @@ func (w *worker) lagrange(iters int, stop func() bool, report func()) float64 {
 		}
 		if lb > bestLB+1e-9 {
 			bestLB, sinceLB = lb, 0
-		} else if sinceLB++; sinceLB >= 10 {
-			theta, sinceLB = theta/2, 0
+		} else if sinceLB++; sinceLB >= halveAfter {
+			theta, sinceLB = theta*0.7, 0
 		}
 		// Primal: adopt the Lagrangian rows, then repair coverage by
 		// best-response sweeps.
 		for e := range rows {
 			w.setRow(e, rows[e])
 		}
-		w.polish()
+		if it%polishEvery == 0 {
+			w.polish()
+		}
 		if better(w.bad, w.obj, w.bestBad, w.bestObj) {
 			w.snapshot()
 			if report != nil {
@@ -113,3 +118,7 @@ func (w *worker) polish() {
 		}
 	}
 }
+
+var halveAfter = envInt("HALVE", 10)
+
+var piInit, thetaInit, polishEvery = float64(envInt("PI", 0)) / 100, float64(envInt("THETA", 200)) / 100, envInt("POLISH", 1)

@@ -67,6 +67,7 @@ type worker struct {
 	order   []int
 	iter    int64
 	temp    float64 // annealing temperature for ruin-and-recreate
+	hist    []int64 // late-acceptance history
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
@@ -262,7 +263,7 @@ func (w *worker) ruinRecreate(k int, noise int) {
 		w.reoptimise(e, 0)
 	}
 	bad1, obj1 := w.key()
-	if better(bad0, obj0, bad1, obj1) && !w.acceptWorse(bad0, obj0, bad1, obj1) {
+	if better(bad0, obj0, bad1, obj1) && !w.acceptWorse(bad0, obj0, bad1, obj1) && !w.lateAccept(bad0, bad1, obj1) {
 		for _, e := range pick {
 			w.setRow(e, w.saved[e])
 		}
@@ -279,9 +280,19 @@ func (w *worker) acceptWorse(bad0 int, obj0 int64, bad1 int, obj1 int64) bool {
 	return w.rng.Float64() < math.Exp(-float64(obj1-obj0)/w.temp)
 }
 
-// pickRelated chooses k distinct employees: a random seed employee and
-// others who can work some shift the seed works, on a random day window,
-// so that the re-inserted rows can actually trade duties.
+// lateAccept is late-acceptance hill climbing: a worse roster is accepted
+// if it is no worse than the one current lahcLen moves ago.
+func (w *worker) lateAccept(bad0, bad1 int, obj1 int64) bool {
+	if len(w.hist) == 0 || bad1 > bad0 {
+		return false
+	}
+	return obj1 <= w.hist[w.iter%int64(len(w.hist))]
+}
+
+// pickRelated chooses k distinct employees. Half the time it starts from a
+// random under-covered (day, shift) and prefers employees qualified for that
+// shift, who are the ones that can close the gap by trading duties among
+// themselves; otherwise the sample is uniform.
 func (w *worker) pickRelated(k int) []int {
 	n := len(w.rows)
 	if cap(w.order) < n {
@@ -291,12 +302,45 @@ func (w *worker) pickRelated(k int) []int {
 	for i := range perm {
 		perm[i] = i
 	}
-	// Partial Fisher–Yates: first k are a uniform sample.
+	front := 0
+	if w.rng.IntN(2) == 0 {
+		if i, ok := w.randomHole(); ok {
+			d, s := i/w.S, i%w.S
+			// Move qualified employees who are free that day to the front.
+			for e := range perm {
+				x := perm[e]
+				if w.models[x].qualified(s) && !w.models[x].dayOff[d] {
+					perm[front], perm[e] = perm[e], perm[front]
+					front++
+				}
+			}
+		}
+	}
+	// Partial Fisher–Yates, first within the preferred group.
 	for i := 0; i < k; i++ {
-		j := i + w.rng.IntN(n-i)
+		lo, hi := i, n
+		if i < front {
+			hi = front
+		}
+		j := lo + w.rng.IntN(hi-lo)
 		perm[i], perm[j] = perm[j], perm[i]
 	}
 	return perm[:k]
+}
+
+// randomHole returns a uniformly chosen under-covered cell index.
+func (w *worker) randomHole() (int, bool) {
+	seen := 0
+	pick := -1
+	for i, n := range w.cnt {
+		if n < w.cover[i].Requirement {
+			seen++
+			if w.rng.IntN(seen) == 0 {
+				pick = i
+			}
+		}
+	}
+	return pick, pick >= 0
 }
 
 // swapPass tries coverage-neutral exchanges: two employees trade their

@@ -1,10 +1,10 @@
 package solver
 
 import (
-	"os"
-	"strconv"
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -80,6 +80,12 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		wg.Go(func() {
 			w := newWorker(sh, opt.Seed, t)
 			w.temp = float64(expT)
+			if n := envInt("LAHC", 0); n > 0 {
+				w.hist = make([]int64, n)
+				for i := range w.hist {
+					w.hist[i] = -1
+				}
+			}
 			w.construct()
 			rep.offer(t, w)
 			if expLag > 0 {
@@ -169,6 +175,14 @@ func (w *worker) adopt(ro [][]int) {
 // step is one large-neighbourhood iteration.
 func (w *worker) step() {
 	w.iter++
+	defer func() {
+		if len(w.hist) > 0 {
+			i := w.iter % int64(len(w.hist))
+			if w.obj < w.hist[i] || w.hist[i] < 0 {
+				w.hist[i] = w.obj
+			}
+		}
+	}()
 	n := len(w.rows)
 	switch r := w.rng.IntN(100); {
 	case r < 15:
