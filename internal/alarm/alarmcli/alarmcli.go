@@ -85,6 +85,7 @@ func (qf *quirkFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&qf.q.DecimalLength, "decimal-length", false, "length field in decimal (ELDES)")
 	fs.BoolVar(&qf.q.BinaryCRC, "binary-crc", false, "CRC as 2 raw bytes (Lupus XT)")
 	fs.BoolVar(&qf.q.NoPadTerminator, "no-pad-terminator", false, "encrypted pad without '|' (pysiaalarm, Ajax)")
+	fs.DurationVar(&qf.q.ClockOffset, "clock-offset", 0, "panel clock runs this far ahead of UTC (panel set to local time), e.g. 1h")
 }
 
 // newFlagSet makes a flag set that reports errors to stderr and never exits.

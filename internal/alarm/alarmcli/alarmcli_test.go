@@ -291,3 +291,20 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A panel stamping local time (UTC+1) fails the window unless its clock
+// offset is configured.
+func TestDecodeClockOffset(t *testing.T) {
+	utc := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	f := &dc09.Frame{Token: dc09.TokenNull, Encrypted: true, Sequence: "0000", Line: "0", HasLine: true, Account: "1234",
+		Timestamp: utc.Add(time.Hour), HasTimestamp: true}
+	key := "0123456789abcdef"
+	raw, _ := f.Marshal([]byte(key), nil, dc09.Quirks{})
+	now := "--now=" + utc.Format(time.RFC3339)
+	if code, out, _ := run(t, string(raw), "decode", "--key-ascii", key, now); code != 1 || !strings.Contains(out, "ahead") {
+		t.Errorf("without offset: %d %s", code, out)
+	}
+	if code, out, _ := run(t, string(raw), "decode", "--key-ascii", key, now, "--clock-offset", "1h"); code != 0 {
+		t.Errorf("with offset: %d %s", code, out)
+	}
+}

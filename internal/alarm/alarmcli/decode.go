@@ -125,7 +125,7 @@ func decodeFrame(raw, key []byte, q dc09.Quirks, now time.Time, w dc09.Window, c
 		}
 	}
 	describeContent(&out, f)
-	if err := f.CheckTime(now, w, checkPlain); err != nil {
+	if err := f.CheckTime(now.Add(q.ClockOffset), w, checkPlain); err != nil {
 		return fail(err, dc09.NAK(now, f.CRCBinary), "NAK")
 	}
 	ack, err := dc09.ACK(f, now, key, nil)

@@ -54,9 +54,13 @@ type Quirks struct {
 	// NoPadTerminator accepts encrypted frames whose pad is not followed by
 	// '|' (pysiaalarm-built frames, Ajax hubs).
 	NoPadTerminator bool `json:"no_pad_terminator,omitempty"`
-	// Lenient enables all of the above plus: 'L' with no digits or no 'L' at
-	// all, a receiver 'R' with no digits, a non-decimal sequence, and an
-	// account of 1-2 characters.
+	// ClockOffset is how far the panel's clock runs ahead of UTC, for panels
+	// that stamp messages in local time (pysiaalarm's device_timezone).
+	// Callers apply it by checking the window against now+ClockOffset.
+	ClockOffset time.Duration `json:"clock_offset,omitempty"`
+	// Lenient enables every tolerance above except ClockOffset, plus: 'L'
+	// with no digits or no 'L' at all, a receiver 'R' with no digits, a
+	// non-decimal sequence, and an account of 1-2 characters.
 	Lenient bool `json:"lenient,omitempty"`
 }
 

@@ -100,7 +100,7 @@ func (s *Server) process(ctx context.Context, raw []byte, o origin, done chan er
 	if err := f.Decrypt(acct.Key, acct.Quirks); err != nil {
 		return rej(ReasonDecrypt, err, f, nak(f), "NAK")
 	}
-	if err := f.CheckTime(now, s.cfg.Window, s.cfg.CheckPlainTimestamp); err != nil {
+	if err := f.CheckTime(now.Add(acct.Quirks.ClockOffset), s.cfg.Window, s.cfg.CheckPlainTimestamp); err != nil {
 		return rej(ReasonTimestamp, err, f, nak(f), "NAK")
 	}
 	sig := Signal{Frame: f, Account: acct, ReceivedAt: now, Remote: o.remote, Transport: o.transport,
