@@ -122,3 +122,6 @@ func (s *Server) process(ctx context.Context, raw []byte, o origin, done chan er
 	m.Acks.Add(1)
 	return ack
 }
+
+// nakNow is the NAK for a frame too large to parse (so its CRC form is unknown).
+func (s *Server) nakNow() []byte { return dc09.NAK(s.cfg.Now(), false) }

@@ -121,7 +121,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 				s.metrics.BadFrames.Add(1)
 				if !s.cfg.SilentOnBadFrame {
 					s.metrics.Naks.Add(1)
-					s.write(c, naknow(s))
+					s.write(c, s.nakNow())
 				}
 			}
 			s.log.Debug("alarm receiver: connection closed", "remote", o.remote, "err", err)
@@ -204,8 +204,4 @@ func (r *frameReader) next(started func()) ([]byte, error) {
 		}
 	}
 	return r.buf, nil
-}
-
-func naknow(s *Server) []byte {
-	return nakAt(s.cfg.Now())
 }

@@ -8,8 +8,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	"vigil/internal/alarm/dc09"
 )
 
 // udpLoop reads datagrams (one frame each) and handles each in its own
@@ -42,7 +40,7 @@ func (s *Server) udpLoop(ctx context.Context) {
 			s.metrics.BadFrames.Add(1)
 			if !s.cfg.SilentOnBadFrame {
 				s.metrics.Naks.Add(1)
-				s.udp.WriteToUDPAddrPort(naknow(s), from)
+				s.udp.WriteToUDPAddrPort(s.nakNow(), from)
 			}
 			continue
 		}
@@ -71,5 +69,3 @@ func trimDatagram(b []byte) []byte {
 	}
 	return b[i : j+1]
 }
-
-func nakAt(now time.Time) []byte { return dc09.NAK(now, false) }
