@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -88,6 +89,14 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 			}
 			w.construct()
 			rep.offer(t, w)
+			if envInt("CG", 0) > 0 && t == 0 {
+				t0 := time.Now()
+				root, done := w.colgenDive(func() bool { return ctx.Err() != nil })
+				if os.Getenv("EXP_DEBUG") != "" {
+					fmt.Fprintf(os.Stderr, "cg root %.2f done %v best %d in %v\n", root, done, w.bestObj, time.Since(t0))
+				}
+				rep.offer(t, w)
+			}
 			if expLag > 0 {
 				w.lagrange(expLag, func() bool { return ctx.Err() != nil }, func() { rep.offer(t, w) })
 			}
