@@ -20,9 +20,12 @@ import (
 
 // Account is what the receiver needs to know about a panel account.
 type Account struct {
-	Number   string // account as in the frame's #acct (upper-case hex)
-	Receiver string // receiver number the account is provisioned on ("" = any)
-	Line     string // line / account prefix ("" = any)
+	// Number, Receiver and Line identify the account as the app stores it
+	// (upper-case hex). The receiver does not match them itself: Lookup is
+	// given the frame's R, L and #acct and decides.
+	Number   string
+	Receiver string
+	Line     string
 	// Key is the AES key (16, 24 or 32 bytes) already decoded with the
 	// account's explicit key format (dc09.ParseKey); nil for none.
 	Key []byte
@@ -59,6 +62,22 @@ type Signal struct {
 	Remote     string    // panel address "ip:port"
 	Transport  string    // "tcp" or "udp"
 	Raw        []byte    // the frame exactly as received (LF … CR)
+}
+
+// DedupKey identifies a frame across retransmissions: a panel that missed
+// the ACK resends the same frame, which is committed again. Use it as the
+// unique key of the stored signal or as JetStream's Nats-Msg-Id. It is built
+// from the envelope (receiver, line, account, token, sequence), the
+// timestamp when present and the CRC of the body, so a wrapped sequence
+// number with new content gets a new key; two identical plain frames without
+// timestamp are only told apart by the window the caller dedups within.
+func (s Signal) DedupKey() string {
+	f := s.Frame
+	ts := ""
+	if f.HasTimestamp {
+		ts = f.Timestamp.UTC().Format("20060102T150405Z")
+	}
+	return fmt.Sprintf("%s/%s/%s/%s/%s/%s/%04X", f.Receiver, f.Line, f.Account, f.Token, f.Sequence, ts, f.CRCBody)
 }
 
 // Sink makes signals durable. Commit is called from one goroutine with

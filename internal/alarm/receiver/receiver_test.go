@@ -557,3 +557,21 @@ func TestManyConnections(t *testing.T) {
 		t.Errorf("metrics %+v", m)
 	}
 }
+
+func TestDedupKey(t *testing.T) {
+	key := func(raw []byte) string {
+		f, err := dc09.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Signal{Frame: f}.DedupKey()
+	}
+	a := plainFrame(t, dc09.TokenCID, "1234", "#1234|1130 01 015", 7)
+	b := plainFrame(t, dc09.TokenCID, "1234", "#1234|1130 01 016", 7)
+	if key(a) != key(a) || key(a) == key(b) {
+		t.Errorf("keys %s %s", key(a), key(b))
+	}
+	if want := "/0/1234/ADM-CID/0007//"; !strings.HasPrefix(key(a), want) {
+		t.Errorf("key %s, want prefix %s", key(a), want)
+	}
+}
