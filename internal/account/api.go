@@ -211,13 +211,18 @@ func (h *Handlers) visibleUser(r *http.Request, id string) (*auth.User, error) {
 		return nil, err
 	}
 	readable := p.OrgsWhere(auth.UserRead)
+	shared := false
 	for _, m := range ms {
+		shared = shared || p.Sees(m.OrgID)
 		if slices.Contains(readable, m.OrgID) {
 			u.Memberships = append(u.Memberships, m)
 		}
 	}
-	if len(u.Memberships) == 0 {
+	switch {
+	case !shared:
 		return nil, web.ErrNotFound
+	case len(u.Memberships) == 0:
+		return nil, web.ErrForbidden // a colleague, but this role may not look at users
 	}
 	return u, nil
 }

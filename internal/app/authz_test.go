@@ -1,0 +1,355 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+
+	"vigil/internal/app/apptest"
+	"vigil/internal/auth"
+	"vigil/internal/org"
+	"vigil/internal/store"
+	"vigil/internal/store/storetest"
+)
+
+// kind says how a route treats objects of an organisation the caller cannot see.
+type kind int
+
+const (
+	kList   kind = iota // 200 without any of the other tenant's data (403 if the role may not list at all)
+	kObject             // 404: the object is indistinguishable from a missing one
+	kCreate             // refused (400/404) with nothing written
+	kSelf               // the caller's own account: always allowed, never shows another tenant
+)
+
+// route is one row of the authorisation matrix.
+type route struct {
+	method, pattern string
+	action          auth.Action
+	kind            kind
+	// req builds the concrete request against tenant t.
+	req func(e *apptest.Env, t *apptest.Tenant) (path string, body any)
+	// allowed is the status when the caller may do this in their own org
+	// (default: any 2xx).
+	allowed int
+}
+
+func fresh[T any](t *testing.T, e *apptest.Env, fn func(ctx context.Context, tx *store.Tx) (T, error)) T {
+	var v T
+	err := e.App.DB.Write(context.Background(), func(tx *store.Tx) error {
+		var err error
+		v, err = fn(context.Background(), tx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+var seq int
+
+func routes(t *testing.T) []route {
+	freshSite := func(e *apptest.Env, tn *apptest.Tenant) *org.Site {
+		return fresh(t, e, func(ctx context.Context, tx *store.Tx) (*org.Site, error) {
+			x := &org.Site{OrgID: tn.Org.ID, Name: "Throwaway", Timezone: "UTC"}
+			return x, e.App.Orgs.CreateSiteTx(ctx, tx, x, nil)
+		})
+	}
+	freshUser := func(e *apptest.Env, tn *apptest.Tenant) *auth.User {
+		seq++
+		return e.User(tn.Org.ID, fmt.Sprintf("victim%d@%s.test", seq, tn.Org.Slug), auth.Officer)
+	}
+	id := func(p string) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+		return func(e *apptest.Env, t *apptest.Tenant) (string, any) { return fmt.Sprintf(p, t.Org.ID), nil }
+	}
+	return []route{
+		{"GET", "/orgs", auth.OrgRead, kList, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/orgs?q=" + t.Org.Slug, nil }, 0},
+		{"POST", "/orgs", auth.OrgCreate, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/orgs", map[string]any{"name": "Child", "parent_id": t.Org.ID}
+		}, 400}, // a client organisation cannot have clients
+		{"GET", "/orgs/{id}", auth.OrgRead, kObject, id("/orgs/%s"), 0},
+		{"PATCH", "/orgs/{id}", auth.OrgUpdate, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/orgs/" + t.Org.ID, map[string]any{"name": t.Org.Name}
+		}, 0},
+		{"DELETE", "/orgs/{id}", auth.OrgDelete, kObject, id("/orgs/%s"), 409}, // it still has sites
+
+		{"GET", "/sites", auth.SiteRead, kList, id("/sites?org_id=%s"), 0},
+		{"POST", "/sites", auth.SiteWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites", map[string]any{"org_id": t.Org.ID, "name": "New site", "timezone": "UTC"}
+		}, 0},
+		{"GET", "/sites/{id}", auth.SiteRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/sites/" + t.Site.ID, nil }, 0},
+		{"PATCH", "/sites/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites/" + t.Site.ID, map[string]any{"notes": "checked"}
+		}, 0},
+		{"DELETE", "/sites/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites/" + freshSite(e, t).ID, nil
+		}, 0},
+		{"GET", "/sites/{id}/zones", auth.SiteRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/sites/" + t.Site.ID + "/zones", nil }, 0},
+		{"POST", "/sites/{id}/zones", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites/" + t.Site.ID + "/zones", map[string]any{"name": "Roof"}
+		}, 0},
+		{"GET", "/sites/{id}/contacts", auth.SiteRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites/" + t.Site.ID + "/contacts", nil
+		}, 0},
+		{"POST", "/sites/{id}/contacts", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/sites/" + t.Site.ID + "/contacts", map[string]any{"name": "Night porter", "phone": "+44 1"}
+		}, 0},
+		{"DELETE", "/sites/{id}/contacts/{contact_id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			c := fresh(curT, e, func(ctx context.Context, tx *store.Tx) (*org.Contact, error) {
+				c := &org.Contact{OrgID: t.Org.ID, SiteID: t.Site.ID, Name: "Temp", Phone: "1"}
+				return c, e.App.Orgs.AddContactTx(ctx, tx, c, nil)
+			})
+			return "/sites/" + t.Site.ID + "/contacts/" + c.ID, nil
+		}, 0},
+
+		{"GET", "/zones/{id}", auth.SiteRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/zones/" + t.Zone.ID, nil }, 0},
+		{"PATCH", "/zones/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/zones/" + t.Zone.ID, map[string]any{"description": "ground floor"}
+		}, 0},
+		{"DELETE", "/zones/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			z := fresh(curT, e, func(ctx context.Context, tx *store.Tx) (*org.Zone, error) {
+				z := &org.Zone{OrgID: t.Org.ID, SiteID: t.Site.ID, Name: "Temp"}
+				return z, e.App.Orgs.CreateZoneTx(ctx, tx, z, nil)
+			})
+			return "/zones/" + z.ID, nil
+		}, 0},
+
+		{"GET", "/devices", auth.SiteRead, kList, id("/devices?org_id=%s"), 0},
+		{"POST", "/devices", auth.SiteWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/devices", map[string]any{"site_id": t.Site.ID, "type": "camera", "name": "New camera"}
+		}, 0},
+		{"GET", "/devices/{id}", auth.SiteRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/devices/" + t.Device.ID, nil }, 0},
+		{"PATCH", "/devices/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/devices/" + t.Device.ID, map[string]any{"status": "maintenance"}
+		}, 0},
+		{"DELETE", "/devices/{id}", auth.SiteWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			d := fresh(curT, e, func(ctx context.Context, tx *store.Tx) (*org.Device, error) {
+				d := &org.Device{OrgID: t.Org.ID, SiteID: t.Site.ID, Type: "other", Name: "Temp"}
+				return d, e.App.Orgs.CreateDeviceTx(ctx, tx, d, nil)
+			})
+			return "/devices/" + d.ID, nil
+		}, 0},
+
+		{"GET", "/users", auth.UserRead, kList, id("/users?org_id=%s"), 0},
+		{"POST", "/users", auth.UserManage, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			seq++
+			return "/users", map[string]any{"email": fmt.Sprintf("new%d@x.test", seq), "name": "New", "password": apptest.Password, "org_id": t.Org.ID, "role": "officer"}
+		}, 0},
+		{"GET", "/users/{id}", auth.UserRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/users/" + t.Users[auth.Officer].ID, nil }, 0},
+		{"PATCH", "/users/{id}", auth.UserManage, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/users/" + freshUser(e, t).ID, map[string]any{"disabled": true}
+		}, 0},
+		{"PUT", "/users/{id}/memberships/{org_id}", auth.UserManage, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/users/" + freshUser(e, t).ID + "/memberships/" + t.Org.ID, map[string]any{"role": "dispatcher"}
+		}, 0},
+		{"DELETE", "/users/{id}/memberships/{org_id}", auth.UserManage, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/users/" + freshUser(e, t).ID + "/memberships/" + t.Org.ID, nil
+		}, 0},
+		{"POST", "/invitations", auth.UserManage, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/invitations", map[string]any{"email": "invitee@x.test", "org_id": t.Org.ID, "role": "officer"}
+		}, 0},
+		{"GET", "/audit", auth.AuditRead, kList, id("/audit?org_id=%s"), 0},
+
+		{"POST", "/auth/login", "", kSelf, nil, 0},
+		{"POST", "/auth/logout", "", kSelf, nil, 0},
+		{"GET", "/me", "", kSelf, nil, 0},
+		{"PATCH", "/me", "", kSelf, nil, 0},
+		{"POST", "/me/password", "", kSelf, nil, 0},
+		{"GET", "/me/tokens", "", kSelf, nil, 0},
+		{"POST", "/me/tokens", "", kSelf, nil, 0},
+		{"DELETE", "/me/tokens/{id}", "", kSelf, nil, 0},
+	}
+}
+
+var curT *testing.T
+
+
+// secrets are IDs of tenant B that must never appear in a response to A.
+func secrets(b *apptest.Tenant) [][]byte {
+	out := [][]byte{[]byte(b.Org.ID), []byte(b.Site.ID), []byte(b.Zone.ID), []byte(b.Device.ID), []byte(b.Contact.ID), []byte(b.Org.Slug)}
+	for _, u := range b.Users {
+		out = append(out, []byte(u.ID), []byte(u.Email))
+	}
+	return out
+}
+
+func leaks(body []byte, b *apptest.Tenant) string {
+	for _, s := range secrets(b) {
+		if bytes.Contains(body, s) {
+			return string(s)
+		}
+	}
+	return ""
+}
+
+// TestAuthzMatrix runs every API route for every role of client A against
+// client A's own objects and client B's, and proves A never reads, lists,
+// searches, changes or deletes anything of B.
+func TestAuthzMatrix(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		curT = t
+		e := apptest.Start(t, db)
+		rows := routes(t)
+		// Every registered API route must have a row, so a new route cannot
+		// skip the matrix.
+		have := map[string]bool{}
+		for _, r := range rows {
+			have[r.method+" "+r.pattern] = true
+		}
+		var missing []string
+		for _, r := range e.App.Web.Routes() {
+			if r.API && !have[r.Method+" "+r.Path] {
+				missing = append(missing, r.Method+" "+r.Path)
+			}
+		}
+		sort.Strings(missing)
+		if len(missing) > 0 {
+			t.Fatalf("routes without an authz matrix row: %v", missing)
+		}
+		for _, role := range auth.Roles {
+			caller := e.A.Users[role]
+			c := e.Login(caller.Email)
+			for _, r := range rows {
+				if r.kind == kSelf {
+					checkSelf(t, e, c, role, r)
+					continue
+				}
+				name := fmt.Sprintf("%s %s as %s", r.method, r.pattern, role)
+				// Own organisation.
+				path, body := r.req(e, e.A)
+				res := c.Do(r.method, "/api/v1"+path, body)
+				may := role.Allows(r.action)
+				switch {
+				case may && r.allowed != 0 && res.Status != r.allowed:
+					t.Errorf("%s (own): %d, want %d: %s", name, res.Status, r.allowed, res.Body)
+				case may && r.allowed == 0 && (res.Status < 200 || res.Status > 299):
+					t.Errorf("%s (own): %d, want 2xx: %s", name, res.Status, res.Body)
+				case !may && res.Status != 403:
+					t.Errorf("%s (own): %d, want 403: %s", name, res.Status, res.Body)
+				}
+				if l := leaks(res.Body, e.B); l != "" {
+					t.Errorf("%s (own) leaked %s of client B", name, l)
+				}
+				// The other client.
+				path, body = r.req(e, e.B)
+				res = c.Do(r.method, "/api/v1"+path, body)
+				switch r.kind {
+				case kObject:
+					if res.Status != 404 {
+						t.Errorf("%s (other): %d, want 404: %s", name, res.Status, res.Body)
+					}
+				case kCreate:
+					if res.Status != 400 && res.Status != 404 && res.Status != 403 {
+						t.Errorf("%s (other): %d, want a refusal: %s", name, res.Status, res.Body)
+					}
+				case kList:
+					want := 200
+					if !may {
+						want = 403
+					}
+					if res.Status != want {
+						t.Errorf("%s (other): %d, want %d: %s", name, res.Status, want, res.Body)
+					}
+				}
+				if l := leaks(res.Body, e.B); l != "" {
+					t.Errorf("%s (other) leaked %s of client B: %s", name, l, res.Body)
+				}
+			}
+		}
+		// Nothing of B was written by anyone from A (the test's own
+		// throwaway objects in B are written without an actor, and B's own
+		// users sign in during the self checks).
+		for _, u := range e.A.Users {
+			if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE org_id = ? AND actor_id = ?`, e.B.Org.ID, u.ID); n != 0 {
+				t.Errorf("client B's audit log has %d rows written by %s of client A", n, u.Email)
+			}
+		}
+		for _, q := range []struct{ sql, id string }{
+			{`SELECT COUNT(*) FROM sites WHERE id = ? AND notes = ''`, e.B.Site.ID},
+			{`SELECT COUNT(*) FROM zones WHERE id = ? AND description = ''`, e.B.Zone.ID},
+			{`SELECT COUNT(*) FROM devices WHERE id = ? AND status = 'active'`, e.B.Device.ID},
+			{`SELECT COUNT(*) FROM site_contacts WHERE id = ?`, e.B.Contact.ID},
+			{`SELECT COUNT(*) FROM orgs WHERE id = ? AND name = 'Client B'`, e.B.Org.ID},
+			{`SELECT COUNT(*) FROM users WHERE id = ? AND disabled_at IS NULL`, e.B.Users[auth.Officer].ID},
+		} {
+			if e.Count(q.sql, q.id) != 1 {
+				t.Errorf("client B's object %s changed: %s", q.id, q.sql)
+			}
+		}
+		for _, q := range []string{`SELECT COUNT(*) FROM sites WHERE org_id = ? AND name = 'New site'`, `SELECT COUNT(*) FROM devices WHERE org_id = ? AND name = 'New camera'`,
+			`SELECT COUNT(*) FROM zones WHERE org_id = ? AND name = 'Roof'`, `SELECT COUNT(*) FROM invitations WHERE org_id = ?`, `SELECT COUNT(*) FROM orgs WHERE parent_id = ?`} {
+			if n := e.Count(q, e.B.Org.ID); n != 0 {
+				t.Errorf("client A's users created objects in B: %s = %d", q, n)
+			}
+		}
+	})
+}
+
+func checkSelf(t *testing.T, e *apptest.Env, c *apptest.Client, role auth.Role, r route) {
+	t.Helper()
+	name := fmt.Sprintf("%s %s as %s", r.method, r.pattern, role)
+	email := e.A.Users[role].Email
+	var res apptest.Response
+	switch r.method + " " + r.pattern {
+	case "POST /auth/login":
+		res = e.Anon().Do("POST", "/api/v1/auth/login", map[string]any{"email": email, "password": apptest.Password})
+	case "POST /auth/logout":
+		res = e.Login(email).Do("POST", "/api/v1/auth/logout", nil)
+	case "GET /me", "GET /me/tokens":
+		res = c.Do(r.method, "/api/v1"+r.pattern, nil)
+	case "PATCH /me":
+		res = c.Do("PATCH", "/api/v1/me", map[string]any{"name": string(role) + " user"})
+	case "POST /me/password":
+		res = c.Do("POST", "/api/v1/me/password", map[string]any{"current_password": "wrong", "new_password": "something long enough"})
+		if res.Status != 400 {
+			t.Errorf("%s with a wrong current password: %d, want 400", name, res.Status)
+		}
+		return
+	case "POST /me/tokens":
+		res = c.Do("POST", "/api/v1/me/tokens", map[string]any{"name": "matrix", "expires": "1d"})
+	case "DELETE /me/tokens/{id}":
+		var out struct{ Detail struct{ ID string } }
+		c.Do("POST", "/api/v1/me/tokens", map[string]any{"name": "to revoke"}).JSON(&out)
+		res = c.Do("DELETE", "/api/v1/me/tokens/"+out.Detail.ID, nil)
+		// Another user's token is not found.
+		other := e.Login(e.B.Users[role].Email)
+		var theirs struct{ Detail struct{ ID string } }
+		other.Do("POST", "/api/v1/me/tokens", map[string]any{"name": "theirs"}).JSON(&theirs)
+		if got := c.Do("DELETE", "/api/v1/me/tokens/"+theirs.Detail.ID, nil); got.Status != 404 {
+			t.Errorf("revoking another user's token: %d, want 404", got.Status)
+		}
+	default:
+		t.Fatalf("no self check for %s", name)
+	}
+	if res.Status < 200 || res.Status > 299 {
+		t.Errorf("%s: %d: %s", name, res.Status, res.Body)
+	}
+	if l := leaks(res.Body, e.B); l != "" {
+		t.Errorf("%s leaked %s of client B", name, l)
+	}
+}
+
+// TestOperatorSeesClients: operator staff work across client organisations;
+// client users never see the operator's other clients.
+func TestOperatorSeesClients(t *testing.T) {
+	e := apptest.Start(t, storetest.SQLite(t))
+	d := e.Login(e.Operator.Users[auth.Dispatcher].Email)
+	res := d.Do("GET", "/api/v1/sites", nil)
+	if !bytes.Contains(res.Body, []byte(e.A.Site.ID)) || !bytes.Contains(res.Body, []byte(e.B.Site.ID)) {
+		t.Fatalf("operator dispatcher should list both clients' sites: %s", res.Body)
+	}
+	if res := d.Do("PATCH", "/api/v1/sites/"+e.B.Site.ID, map[string]any{"notes": "x"}); res.Status != 403 {
+		t.Fatalf("operator dispatcher editing a client site: %d, want 403", res.Status)
+	}
+	m := e.Login(e.Operator.Users[auth.Manager].Email)
+	if res := m.Do("PATCH", "/api/v1/sites/"+e.B.Site.ID, map[string]any{"notes": "x"}); res.Status != 200 {
+		t.Fatalf("operator manager editing a client site: %d %s", res.Status, res.Body)
+	}
+	c := e.Login(e.A.Users[auth.Client].Email)
+	if res := c.Do("GET", "/api/v1/orgs/"+e.Operator.Org.ID, nil); res.Status != 404 {
+		t.Fatalf("client reading the operator org: %d, want 404", res.Status)
+	}
+}
