@@ -1,0 +1,166 @@
+package browsertest_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"vigil/internal/browsertest"
+)
+
+// site is a tiny app under the same strict CSP as vigil's pages, with one
+// page per behaviour the helpers must handle.
+func site(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	page := func(w http.ResponseWriter, body string) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><meta charset="utf-8"><title>t</title></head><body>%s</body></html>`, body)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<h1 id="h">Home</h1><p><a id="go" href="/form">Form</a></p><div id="late"></div><script src="/late.js"></script>`)
+	})
+	mux.HandleFunc("GET /late.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `setTimeout(() => { document.getElementById("late").textContent = "arrived later"; }, 200);`)
+	})
+	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<form method="post" action="/form"><label for="n">Name</label><input id="n" name="name" value="prefilled">
+<select id="c" name="colour"><option value="r">Red</option><option value="g">Green</option></select>
+<button id="send" type="submit">Send</button></form>`)
+	})
+	mux.HandleFunc("POST /form", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/done?name="+r.FormValue("name")+"&colour="+r.FormValue("colour"), http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<p id="out">`+r.FormValue("name")+"/"+r.FormValue("colour")+`</p>`)
+	})
+	mux.HandleFunc("GET /inline", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<p>inline</p><script>document.title = "ran";</script>`)
+	})
+	mux.HandleFunc("GET /throw", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<p>throws</p><script src="/throw.js"></script>`)
+	})
+	mux.HandleFunc("GET /throw.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, `throw new Error("boom from page");`)
+	})
+	mux.HandleFunc("GET /missing", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		page(w, `<h1>Not found</h1>`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// problems waits briefly for console problems to arrive and takes them.
+func problems(p *browsertest.Tab) []chromedp.ConsoleMessage {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if ms := p.Problems(); len(ms) > 0 || time.Now().After(deadline) {
+			return ms
+		}
+	}
+}
+
+func TestTabSteps(t *testing.T) {
+	b := browsertest.New(t)
+	srv := site(t)
+	p := b.Tab(t)
+	p.Navigate(srv.URL)
+	if got := p.Text("#h"); got != "Home" {
+		t.Fatalf("heading %q", got)
+	}
+	p.WaitText("#late", "arrived later")
+	if st := p.ClickAndWait("#go"); st != 200 || !strings.HasSuffix(p.URL(), "/form") {
+		t.Fatalf("link: status %d at %s", st, p.URL())
+	}
+	p.Fill("#n", "Ada Lovelace")
+	p.Select("#c", "Green")
+	if st := p.ClickLink("form", "Send"); st != 200 {
+		t.Fatalf("submit: status %d", st)
+	}
+	p.WaitText("#out", "Ada Lovelace/g")
+	if n := p.Count("p"); n != 1 {
+		t.Fatalf("%d paragraphs", n)
+	}
+	p.AllowConsole(`status of 404`)
+	if st := p.Open(srv.URL + "/missing"); st != 404 {
+		t.Fatalf("missing page: status %d", st)
+	}
+	path := p.Screenshot("missing")
+	png, err := os.ReadFile(path)
+	if err != nil || len(png) < 8 || string(png[1:4]) != "PNG" {
+		t.Fatalf("screenshot %s: %v", path, err)
+	}
+	if filepath.Ext(path) != ".png" {
+		t.Fatalf("screenshot name %s", path)
+	}
+}
+
+func TestConsoleProblems(t *testing.T) {
+	b := browsertest.New(t)
+	srv := site(t)
+	cases := []struct {
+		path, want string
+	}{
+		{"/inline", "Content Security Policy"},
+		{"/throw", "boom from page"},
+	}
+	for _, c := range cases {
+		t.Run(strings.TrimPrefix(c.path, "/"), func(t *testing.T) {
+			p := b.Tab(t)
+			p.Navigate(srv.URL + c.path)
+			ms := problems(p)
+			var texts []string
+			for _, m := range ms {
+				texts = append(texts, m.String())
+			}
+			if !strings.Contains(strings.Join(texts, "\n"), c.want) {
+				t.Fatalf("want a problem mentioning %q, got %q (all: %v)", c.want, texts, p.Console())
+			}
+		})
+	}
+	t.Run("clean page", func(t *testing.T) {
+		p := b.Tab(t)
+		p.Navigate(srv.URL)
+		p.WaitText("#late", "arrived later")
+		if ms := p.Problems(); len(ms) != 0 {
+			t.Fatalf("clean page reported %v", ms)
+		}
+	})
+}
+
+func TestTabsHaveSeparateCookies(t *testing.T) {
+	b := browsertest.New(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "who", Value: "first", Path: "/"})
+		fmt.Fprint(w, "<p id=v>set</p>")
+	})
+	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("who")
+		v := "none"
+		if err == nil {
+			v = c.Value
+		}
+		fmt.Fprintf(w, "<p id=v>%s</p>", v)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	one, two := b.Tab(t), b.Tab(t)
+	one.Navigate(srv.URL + "/set")
+	one.Navigate(srv.URL + "/get")
+	two.Navigate(srv.URL + "/get")
+	if a, b := one.Text("#v"), two.Text("#v"); a != "first" || b != "none" {
+		t.Fatalf("tab cookies: first tab %q, second tab %q", a, b)
+	}
+}
