@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vigil/internal/account"
+	"vigil/internal/blob"
 	"vigil/internal/auth"
 	"vigil/internal/bus"
 	"vigil/internal/config"
@@ -31,6 +33,7 @@ type App struct {
 	Auth *auth.Service
 	Orgs *org.Service
 	Web  *web.Server
+	Blob blob.Store // content-addressed files under <data>/blobs
 	Now  func() time.Time
 }
 
@@ -59,7 +62,7 @@ func New(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger,
 		opt.Now = time.Now
 	}
 	var err error
-	a := &App{Cfg: cfg, Log: log, DB: db, Now: opt.Now}
+	a := &App{Cfg: cfg, Log: log, DB: db, Now: opt.Now, Blob: blob.FS{Dir: filepath.Join(cfg.Data, "blobs")}}
 	if !opt.NoBus {
 		bc := bus.Config{URL: cfg.NATS, DataDir: cfg.Data, Logger: log}
 		if opt.BusRoot != "" {
