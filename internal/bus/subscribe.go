@@ -15,6 +15,8 @@ type Msg struct {
 	Subject string    // <root>.<org>.<module>.<event>
 	Data    []byte    // owned by the receiver
 	Time    time.Time // when the stream stored it
+	// Delivery counts attempts: 1 on first delivery, more when Work retries.
+	Delivery uint64
 }
 
 // Subscribe calls fn, in stream order, for each message matching filter. With
@@ -126,25 +128,41 @@ type msgPending struct {
 	pending uint64 // matching messages still behind this one
 }
 
-// next waits for the iterator's next message. The caller stops the iterator
-// when ctx ends, which is how a blocked Next learns about it.
+// next waits for the iterator's next message and decodes it.
 func (b *Bus) next(ctx context.Context, it jetstream.MessagesContext) (msgPending, error) {
+	m, err := b.receive(ctx, it)
+	if err != nil {
+		return msgPending{}, err
+	}
+	msg, md, err := decode(m)
+	if err != nil {
+		return msgPending{}, err
+	}
+	return msgPending{Msg: msg, pending: md.NumPending}, nil
+}
+
+// receive waits for the iterator's next message. The caller stops the
+// iterator when ctx ends, which is how a blocked Next learns about it; the
+// error says which of ctx, a closed bus or the server ended the wait.
+func (b *Bus) receive(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
 	m, err := it.Next()
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
-			return msgPending{}, ctx.Err()
+			return nil, ctx.Err()
 		case b.nc.IsClosed() || b.nc.IsDraining() || errors.Is(err, jetstream.ErrMsgIteratorClosed):
-			return msgPending{}, ErrClosed
+			return nil, ErrClosed
 		}
-		return msgPending{}, fmt.Errorf("bus: receive: %w", err)
+		return nil, fmt.Errorf("bus: receive: %w", err)
 	}
+	return m, nil
+}
+
+// decode turns a JetStream delivery into a Msg.
+func decode(m jetstream.Msg) (Msg, *jetstream.MsgMetadata, error) {
 	md, err := m.Metadata()
 	if err != nil {
-		return msgPending{}, fmt.Errorf("bus: message metadata: %w", err)
+		return Msg{}, nil, fmt.Errorf("bus: message metadata: %w", err)
 	}
-	return msgPending{
-		Msg:     Msg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp},
-		pending: md.NumPending,
-	}, nil
+	return Msg{Seq: md.Sequence.Stream, Subject: m.Subject(), Data: m.Data(), Time: md.Timestamp, Delivery: md.NumDelivered}, md, nil
 }
