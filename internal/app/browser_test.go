@@ -1,0 +1,289 @@
+package app_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"vigil/internal/app/apptest"
+	"vigil/internal/auth"
+	"vigil/internal/browsertest"
+	"vigil/internal/store"
+	"vigil/internal/store/storetest"
+)
+
+// Phone and desktop viewports, in CSS pixels (an iPhone 12–15 and a laptop).
+const (
+	phoneW, phoneH     = 390, 844
+	desktopW, desktopH = 1280, 900
+)
+
+// TestBrowser clicks through the platform core in a real Chromium, once per
+// database engine. One browser serves every scenario; each scenario gets its
+// own tab (and cookie jar) so sign-ins never leak between them.
+func TestBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, db)
+		t.Run("owner adds site, zone and device", func(t *testing.T) { ownerAddsSite(t, b, e) })
+		t.Run("client sees only its own organisation", func(t *testing.T) { clientIsolation(t, b, e) })
+		t.Run("phone width", func(t *testing.T) { phoneWidth(t, b, e) })
+		// Layout does not depend on the engine; one set of pictures is enough.
+		if db.Dialect == store.SQLite {
+			t.Run("screenshots", func(t *testing.T) { shots(t, b, e) })
+		}
+	})
+}
+
+// signIn signs email in through the login form and waits for the overview.
+func signIn(t *testing.T, p *browsertest.Tab, e *apptest.Env, email string) {
+	t.Helper()
+	p.Navigate(e.URL + "/login")
+	p.Fill("#f-email", email)
+	p.Fill("#f-password", apptest.Password)
+	if st := p.ClickLink("main form", "Sign in"); st != 200 {
+		t.Fatalf("sign in as %s: status %d at %s", email, st, p.URL())
+	}
+	if path := pathOf(t, p.URL()); path != "/" {
+		t.Fatalf("sign in as %s landed on %s, want /", email, path)
+	}
+	p.WaitVisible("header.top .who")
+}
+
+func pathOf(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
+}
+
+func ownerAddsSite(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
+	owner := e.A.Users[auth.Owner]
+	p := b.Tab(t)
+	p.Viewport(desktopW, desktopH, false)
+	signIn(t, p, e, owner.Email)
+
+	p.ClickLink("#nav", "Sites")
+	p.WaitText("main h1", "Sites")
+	p.ClickLink("main", "New site")
+	p.WaitText("main h1", "New site")
+	if p.Count("#f-org_id") > 0 {
+		p.Select("#f-org_id", e.A.Org.Name)
+	}
+	p.Fill("#f-name", "Harbour Depot")
+	p.Fill("#f-code", "HD-1")
+	p.Fill("#f-city", "Boston")
+	p.Fill("#f-timezone", "America/New_York")
+	p.ClickLink("main form", "Create site")
+	p.WaitText("main h1", "Harbour Depot")
+	p.WaitText("main .flash", "Site Harbour Depot created.")
+	p.WaitText("main dl.facts", "America/New_York")
+	sitePath := pathOf(t, p.URL())
+	siteID := strings.TrimPrefix(sitePath, "/sites/")
+
+	// The zone form shares the page with the contact form, so address its
+	// fields through the form, not by id.
+	zoneForm := `form[action$="/zones"]`
+	p.Fill(zoneForm+` input[name="name"]`, "Loading bay")
+	p.Fill(zoneForm+` input[name="number"]`, "7")
+	p.ClickLink(zoneForm, "Add zone")
+	p.WaitText("main .flash", "Zone Loading bay added.")
+	p.WaitText("main", "Loading bay")
+
+	p.ClickLink("main", "Add a device")
+	p.WaitText("main h1", "device")
+	p.Fill("#f-name", "Dock camera 1")
+	p.Select("#f-type", "Camera")
+	p.Select("#f-zone_id", "Loading bay")
+	p.Fill("#f-serial", "SN-4411")
+	p.ClickLink("main form", "Add device")
+	if got := pathOf(t, p.URL()); got != sitePath {
+		t.Fatalf("after adding a device: at %s, want %s", got, sitePath)
+	}
+	p.WaitText("main .flash", "Device Dock camera 1 added.")
+	row := p.Text(`#devices + table`)
+	for _, want := range []string{"Dock camera 1", "Loading bay", "SN-4411"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("device row on the site page %q lacks %q", row, want)
+		}
+	}
+
+	p.ClickLink("#nav", "Devices")
+	p.WaitText("main h1", "Devices")
+	list := p.Text("main table")
+	for _, want := range []string{"Dock camera 1", "Harbour Depot", "SN-4411", e.A.Device.Name} {
+		if !strings.Contains(list, want) {
+			t.Errorf("/devices lacks %q:\n%s", want, list)
+		}
+	}
+	if strings.Contains(list, e.B.Site.Name) {
+		t.Errorf("/devices for client A's owner shows client B's site %q", e.B.Site.Name)
+	}
+
+	p.ClickLink("header.top .who", "Sign out")
+	if got := pathOf(t, p.URL()); got != "/login" {
+		t.Fatalf("after signing out: at %s, want /login", got)
+	}
+	p.WaitText("main .flash", "You have signed out.")
+	p.WaitVisible("#f-password")
+	if n := p.Count("header.top"); n != 0 {
+		t.Errorf("signed-out login page still shows the signed-in header")
+	}
+	// Signed out means signed out: the site page now asks for a login.
+	p.Navigate(e.URL + sitePath)
+	if got := pathOf(t, p.URL()); got != "/login" {
+		t.Errorf("site page after sign-out: at %s, want /login", got)
+	}
+
+	// Every change went into client A's audit chain, by the owner.
+	for _, c := range []struct {
+		action, object string
+	}{
+		{"site.create", siteID},
+		{"zone.create", ""},
+		{"device.create", ""},
+		{"user.login", owner.ID},
+		{"user.logout", owner.ID},
+	} {
+		q := `SELECT count(*) FROM audit_log WHERE org_id = ? AND action = ? AND actor_id = ?`
+		args := []any{e.A.Org.ID, c.action, owner.ID}
+		if c.object != "" {
+			q += ` AND object_id = ?`
+			args = append(args, c.object)
+		}
+		if n := e.Count(q, args...); n != 1 {
+			t.Errorf("audit rows for %s by the owner: %d, want 1", c.action, n)
+		}
+	}
+	if n := e.Count(`SELECT count(*) FROM devices WHERE org_id = ? AND site_id = ? AND name = ? AND serial = ?`, e.A.Org.ID, siteID, "Dock camera 1", "SN-4411"); n != 1 {
+		t.Errorf("devices row: %d, want 1", n)
+	}
+}
+
+func clientIsolation(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
+	p := b.Tab(t)
+	p.Viewport(desktopW, desktopH, false)
+	signIn(t, p, e, e.A.Users[auth.Client].Email)
+
+	p.ClickLink("#nav", "Sites")
+	p.WaitText("main h1", "Sites")
+	list := p.Text("main")
+	if !strings.Contains(list, e.A.Site.Name) {
+		t.Errorf("client A's user does not see %q on /sites:\n%s", e.A.Site.Name, list)
+	}
+	if strings.Contains(list, e.B.Site.Name) || strings.Contains(list, e.B.Org.Name) {
+		t.Errorf("client A's user sees client B on /sites:\n%s", list)
+	}
+	// A read-only client cannot add sites: no button, no link.
+	if n := p.Count(`main a[href="/sites/new"]`); n != 0 {
+		t.Errorf("client role sees %d links to /sites/new", n)
+	}
+	// Searching for B's site by name finds nothing either.
+	p.Fill("#q", e.B.Site.Name)
+	p.ClickLink("main form.filters", "Filter")
+	if txt := p.Text("main"); strings.Contains(txt, e.B.Site.Name) || p.Count(`main a[href="/sites/`+e.B.Site.ID+`"]`) != 0 {
+		t.Errorf("searching for client B's site shows it:\n%s", txt)
+	}
+
+	// B's site page by its address is a plain 404, not a 403 that would
+	// confirm the site exists.
+	p.AllowConsole(`status of 404`)
+	if st := p.Open(e.URL + "/sites/" + e.B.Site.ID); st != 404 {
+		t.Errorf("client B's site for client A's user: status %d, want 404", st)
+	}
+	txt := p.Text("main")
+	if strings.Contains(txt, e.B.Site.Name) {
+		t.Errorf("404 page names client B's site:\n%s", txt)
+	}
+	p.WaitVisible("header.top .who") // still signed in, with the normal layout
+	if st := p.Open(e.URL + "/sites/" + e.A.Site.ID); st != 200 {
+		t.Errorf("own site: status %d", st)
+	}
+	p.WaitText("main h1", e.A.Site.Name)
+	if n := p.Count(`main a[href$="/edit"]`); n != 0 {
+		t.Errorf("client role sees %d edit links on its site page", n)
+	}
+}
+
+func phoneWidth(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
+	p := b.Tab(t)
+	p.Viewport(phoneW, phoneH, true)
+	p.Navigate(e.URL + "/login")
+	noSideScroll(t, p, "/login")
+	signIn(t, p, e, e.A.Users[auth.Owner].Email)
+
+	// The menu starts closed; the toggle opens it and says so.
+	p.WaitVisible(".menu-toggle")
+	p.WaitHidden("#nav a")
+	p.Click(".menu-toggle")
+	p.WaitVisible(`#nav a[href="/sites"]`)
+	if got := browsertest.Eval[string](p, `document.querySelector(".menu-toggle").getAttribute("aria-expanded")`); got != "true" {
+		t.Errorf("open menu: aria-expanded=%q", got)
+	}
+	p.ClickLink("#nav", "Sites")
+	p.WaitText("main h1", "Sites")
+	p.WaitHidden("#nav a") // a new page starts with the menu closed
+	noSideScroll(t, p, "/sites")
+	// Each site is a readable card, not a squeezed table.
+	if got := browsertest.Eval[string](p, `getComputedStyle(document.querySelector("main table thead")).display`); got != "none" {
+		t.Errorf("site list at phone width shows its table header (display %q)", got)
+	}
+	p.ClickLink("main table", e.A.Site.Name)
+	p.WaitText("main h1", e.A.Site.Name)
+	noSideScroll(t, p, "site page")
+	p.Click(".menu-toggle")
+	p.ClickLink("#nav", "Devices")
+	p.WaitText("main h1", "Devices")
+	noSideScroll(t, p, "/devices")
+	p.Click(".menu-toggle")
+	p.WaitVisible(`#nav a[href="/sites"]`)
+	p.Click(".menu-toggle")
+	p.WaitHidden("#nav a")
+}
+
+// noSideScroll fails when the page is wider than the viewport: a phone user
+// would have to scroll sideways to read it.
+func noSideScroll(t *testing.T, p *browsertest.Tab, page string) {
+	t.Helper()
+	if over := browsertest.Eval[int](p, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); over > 0 {
+		wide := browsertest.Eval[string](p, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).replace(/ /g, ".") : "")).join(", ")`)
+		t.Errorf("%s is %dpx wider than the phone screen; too wide: %s", page, over, wide)
+	}
+}
+
+// shots saves screenshots of the core pages at desktop and phone width, for
+// people to look at ($VIGIL_TEST_ARTIFACTS keeps them).
+func shots(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
+	for _, v := range []struct {
+		name   string
+		w, h   int
+		mobile bool
+	}{{"desktop", desktopW, desktopH, false}, {"phone", phoneW, phoneH, true}} {
+		p := b.Tab(t)
+		p.Viewport(v.w, v.h, v.mobile)
+		p.Navigate(e.URL + "/login")
+		p.Screenshot(v.name + "-login")
+		signIn(t, p, e, e.A.Users[auth.Owner].Email)
+		for _, pg := range []struct{ name, path string }{
+			{"overview", "/"},
+			{"sites", "/sites"},
+			{"site", "/sites/" + e.A.Site.ID},
+			{"devices", "/devices"},
+			{"device-new", "/devices/new?site_id=" + e.A.Site.ID},
+		} {
+			p.Navigate(e.URL + pg.path)
+			if v.mobile {
+				noSideScroll(t, p, pg.path)
+			}
+			p.Screenshot(v.name + "-" + pg.name)
+		}
+		if v.mobile {
+			p.Navigate(e.URL + "/sites")
+			p.Click(".menu-toggle")
+			p.WaitVisible(`#nav a[href="/sites"]`)
+			p.Screenshot(v.name + "-menu-open")
+		}
+	}
+}
