@@ -371,4 +371,3 @@ func TestAuditExport(t *testing.T) {
 		t.Fatalf("audit page: %d", res.Status)
 	}
 }
-

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vigil/internal/account"
-	"vigil/internal/blob"
 	"vigil/internal/auth"
+	"vigil/internal/blob"
 	"vigil/internal/bus"
 	"vigil/internal/config"
 	"vigil/internal/org"

@@ -138,7 +138,9 @@ func routes(t *testing.T) []route {
 			seq++
 			return "/users", map[string]any{"email": fmt.Sprintf("new%d@x.test", seq), "name": "New", "password": apptest.Password, "org_id": t.Org.ID, "role": "officer"}
 		}, 0},
-		{"GET", "/users/{id}", auth.UserRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/users/" + t.Users[auth.Officer].ID, nil }, 0},
+		{"GET", "/users/{id}", auth.UserRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/users/" + t.Users[auth.Officer].ID, nil
+		}, 0},
 		{"PATCH", "/users/{id}", auth.UserManage, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/users/" + freshUser(e, t).ID, map[string]any{"disabled": true}
 		}, 0},
@@ -165,7 +167,6 @@ func routes(t *testing.T) []route {
 }
 
 var curT *testing.T
-
 
 // secrets are IDs of tenant B that must never appear in a response to A.
 func secrets(b *apptest.Tenant) [][]byte {
