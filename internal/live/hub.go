@@ -93,6 +93,7 @@ type Hub struct {
 	clients      map[*client]struct{}
 	stopped      bool
 
+	started                  atomic.Bool
 	events, dropped, replays atomic.Uint64
 }
 
@@ -127,6 +128,9 @@ func New(src Source, opts Options) *Hub {
 // closed under it. Cancel ctx before http.Server.Shutdown (for instance with
 // RegisterOnShutdown), since open streams never go idle by themselves.
 func (h *Hub) Run(ctx context.Context) error {
+	if !h.started.CompareAndSwap(false, true) {
+		return errors.New("live: Run called twice")
+	}
 	defer h.stop()
 	backoff := time.Second
 	for {
@@ -158,6 +162,9 @@ func (h *Hub) Run(ctx context.Context) error {
 			return nil
 		case errors.Is(err, bus.ErrClosed):
 			return err
+		}
+		if h.Stats().Head > from {
+			backoff = time.Second // it worked for a while: not a persistent fault
 		}
 		h.log.Warn("live: bus subscription broke; resuming", "err", err, "after", from, "in", backoff)
 		if !sleep(ctx, backoff) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -437,12 +438,43 @@ func TestServeRefusesBadRequests(t *testing.T) {
 
 func TestServeBeforeRun(t *testing.T) {
 	h := New(openBus(t), Options{WriteTimeout: 100 * time.Millisecond})
-	req, _ := http.NewRequest("GET", "/events", nil)
-	err := h.Serve(discard{}, req, []string{h.root + ".>"})
+	err := h.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/events", nil), []string{h.root + ".>"})
 	if !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Serve before Run = %v, want ErrNotRunning", err)
 	}
 }
+
+// Middleware wrappers must let the stream flush: through Unwrap, as the
+// web layer's status recorder does, or by flushing themselves.
+func TestServeNeedsFlusher(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	f := []string{e.filter(">")}
+	req := httptest.NewRequest("GET", "/events", nil)
+	if err := e.hub.Serve(discard{}, req, f); err == nil || !strings.Contains(err.Error(), "cannot flush") {
+		t.Fatalf("Serve on a writer that cannot flush = %v", err)
+	}
+	rec := httptest.NewRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.hub.Serve(unwrapper{rec}, req.WithContext(ctx), f) }()
+	waitFor(t, "stream through an Unwrap wrapper", func() bool { return e.hub.Stats().Clients == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve through an Unwrap wrapper = %v", err)
+	}
+	if !strings.Contains(rec.Body.String(), ": ok\n\n") {
+		t.Fatalf("nothing streamed: %q", rec.Body.String())
+	}
+}
+
+// unwrapper hides Flush but offers the writer it wraps, like most
+// middleware response recorders.
+type unwrapper struct{ w http.ResponseWriter }
+
+func (u unwrapper) Header() http.Header         { return u.w.Header() }
+func (u unwrapper) Write(p []byte) (int, error) { return u.w.Write(p) }
+func (u unwrapper) WriteHeader(code int)        { u.w.WriteHeader(code) }
+func (u unwrapper) Unwrap() http.ResponseWriter { return u.w }
 
 type discard struct{}
 

@@ -57,6 +57,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 			return err
 		}
 	}
+	if !flushable(w) {
+		return errors.New("live: the response writer cannot flush; a middleware wrapper must implement Flush or Unwrap")
+	}
 	if err := h.waitReady(ctx); err != nil {
 		return err
 	}
@@ -240,6 +243,22 @@ func (h *Hub) replay(ctx context.Context, c *client, s *stream, after, upto uint
 		return err
 	}
 	return s.flush()
+}
+
+// flushable reports whether w, or a writer it wraps, can flush. Without that
+// every event would sit in a buffer and the browser would see a dead stream,
+// so Serve refuses up front instead.
+func flushable(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Flusher, interface{ FlushError() error }:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
 
 // lastEventID reads the resume point; anything unparsable starts afresh.
