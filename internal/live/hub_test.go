@@ -20,8 +20,18 @@ import (
 )
 
 func TestDeliveryAndHeaders(t *testing.T) {
-	e := newEnv(t, openBus(t), Options{})
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1", true: "http2"}[tls], func(t *testing.T) {
+			testDelivery(t, newEnvSource(t, openBus(t), nil, envOptions{tls: tls}), tls)
+		})
+	}
+}
+
+func testDelivery(t *testing.T, e *env, tls bool) {
 	c := e.dial(t, "", e.filter("orgA", ">"))
+	if tls && c.resp.ProtoMajor != 2 {
+		t.Fatalf("served over %s, want HTTP/2", c.resp.Proto)
+	}
 	for k, want := range map[string]string{
 		"Content-Type":      "text/event-stream; charset=utf-8",
 		"Cache-Control":     "no-cache",
@@ -265,7 +275,7 @@ func (g gatedSource) SubscribeAfter(ctx context.Context, filter string, after ui
 func TestResumeAheadOfHub(t *testing.T) {
 	b := openBus(t)
 	src := gatedSource{b, make(chan struct{})}
-	e := newEnvSource(t, b, src, Options{})
+	e := newEnvSource(t, b, src, envOptions{})
 	f := e.filter("o", ">")
 	seqs := []uint64{
 		e.publish(t, "o", "alarm", "received", "1"),

@@ -63,15 +63,24 @@ func externalURL(t testing.TB) string {
 
 func newEnv(t testing.TB, b *bus.Bus, opts Options) *env {
 	t.Helper()
-	return newEnvSource(t, b, b, opts)
+	return newEnvSource(t, b, b, envOptions{Options: opts})
 }
 
-// newEnvSource feeds the hub from src, a wrapper around b that tests use to
-// hold events back.
-func newEnvSource(t testing.TB, b *bus.Bus, src Source, opts Options) *env {
+// envOptions are hub options plus how the test server listens.
+type envOptions struct {
+	Options
+	tls bool // HTTPS with HTTP/2, as behind a TLS-terminating vigil serve
+}
+
+// newEnvSource feeds the hub from src (b when nil), a wrapper around b that
+// tests use to hold events back.
+func newEnvSource(t testing.TB, b *bus.Bus, src Source, opts envOptions) *env {
 	t.Helper()
+	if src == nil {
+		src = b
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{bus: b, hub: New(src, opts), stop: cancel, ran: make(chan error, 1)}
+	e := &env{bus: b, hub: New(src, opts.Options), stop: cancel, ran: make(chan error, 1)}
 	go func() { e.ran <- e.hub.Run(ctx) }()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +88,13 @@ func newEnvSource(t testing.TB, b *bus.Bus, src Source, opts Options) *env {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	e.srv = httptest.NewServer(mux)
+	if opts.tls {
+		e.srv = httptest.NewUnstartedServer(mux)
+		e.srv.EnableHTTP2 = true
+		e.srv.StartTLS()
+	} else {
+		e.srv = httptest.NewServer(mux)
+	}
 	t.Cleanup(func() {
 		cancel()
 		e.srv.CloseClientConnections()
