@@ -2,6 +2,7 @@ package account
 
 import (
 	"embed"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -207,6 +208,10 @@ type totpPage struct {
 	Enrol *auth.TOTPEnrolment
 	Codes []string
 }
+
+// QR is the enrolment QR code as a data: URL that html/template lets
+// through (it is generated here, never user input).
+func (p totpPage) QR() template.URL { return template.URL(p.Enrol.QR) }
 
 func (h *Handlers) totpBegin(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
