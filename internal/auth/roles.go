@@ -36,17 +36,27 @@ const (
 	UserRead   Action = "user.read"
 	UserManage Action = "user.manage" // invite, change roles, disable
 	AuditRead  Action = "audit.read"
+
+	// Investigations. CaseRead and CaseWrite are further limited per case by
+	// need-to-know (team, grants, case-wide roles); CaseAdmin sets who has
+	// case-wide access, the hotline's deadlines and reads any case's access
+	// log. BoloRead shows officers the BOLO notices for their sites, never
+	// the case behind them.
+	CaseRead  Action = "case.read"
+	CaseWrite Action = "case.write"
+	CaseAdmin Action = "case.admin"
+	BoloRead  Action = "bolo.read"
 )
 
 // grants is the whole permission model in one table.
 var grants = map[Role][]Action{
-	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead},
-	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead},
-	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead},
-	Supervisor:   {OrgRead, SiteRead, UserRead},
-	Dispatcher:   {OrgRead, SiteRead},
-	Officer:      {OrgRead, SiteRead},
-	Investigator: {OrgRead, SiteRead},
+	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, CaseAdmin, BoloRead},
+	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, BoloRead},
+	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead, CaseRead, CaseWrite, BoloRead},
+	Supervisor:   {OrgRead, SiteRead, UserRead, BoloRead},
+	Dispatcher:   {OrgRead, SiteRead, BoloRead},
+	Officer:      {OrgRead, SiteRead, BoloRead},
+	Investigator: {OrgRead, SiteRead, CaseRead, CaseWrite, BoloRead},
 	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead},
 	Client:       {OrgRead, SiteRead},
 }
