@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
+
+	"vigil/internal/risk/riskcli"
 )
 
-// runRisk is being built in its own package; see the issue tracker.
+// runRisk is `vigil risk`: the risk engines, JSON in and JSON out.
 func runRisk(ctx context.Context, args []string, s stdio) int {
-	fmt.Fprintln(s.err, "vigil risk: not available in this build")
-	return 1
+	return riskcli.Run(ctx, args, s.in, s.out, s.err)
 }

@@ -282,7 +282,11 @@ func TestSpecValidation(t *testing.T) {
 		{Spec{Dist: "lognormal", Low: F(5), High: F(3)}, "high", "greater than low"},
 		{Spec{Dist: "lognormal", Low: F(1), High: F(3), CI: F(1)}, "ci", "between 0 and 1"},
 		{Spec{Dist: "poisson"}, "rate", "missing"},
-		{Spec{Dist: "poisson", Rate: F(-1)}, "rate", ">= 0"},
+		{Spec{Dist: "poisson", Rate: F(-1)}, "rate", "between 0"},
+		{Spec{Dist: "poisson", Rate: F(2e9)}, "rate", "between 0"},
+		{Spec{Dist: "poisson", Min: F(1), Mode: F(2), Max: F(2e9)}, "max", "at most"},
+		{Spec{Dist: "pert", Min: F(1), Mode: F(2), Max: F(3), Gamma: F(5000)}, "gamma", "at most"},
+		{Spec{Dist: "lognormal", Low: F(1e-300), High: F(1e300)}, "high", "too wide"},
 		{Spec{Dist: "poisson", Rate: F(1), Min: F(0)}, "rate", "not both"},
 		{Spec{Dist: "poisson", Min: F(-1), Mode: F(0), Max: F(1)}, "min", ">= 0"},
 		{Spec{Dist: "uniform", Min: F(2), Max: F(1)}, "max", ">= min"},
@@ -368,5 +372,17 @@ func BenchmarkSample(b *testing.B) {
 func BenchmarkPERTTableBuild(b *testing.B) {
 	for b.Loop() {
 		NewPERT(1, 10, 100, 4, "").Prepare()
+	}
+}
+
+// A badly skewed rate mixture must still find quantiles quickly (the
+// search is logarithmic) and consistently.
+func TestSkewedMixtureQuantile(t *testing.T) {
+	d := build(t, Spec{Dist: "poisson", Min: F(0), Mode: F(1), Max: F(1e9)})
+	for _, q := range []float64{0.001, 0.05, 0.5, 0.95} {
+		k := d.Quantile(q)
+		if !(d.CDF(k) >= q) || (k > 0 && d.CDF(k-1) >= q) {
+			t.Errorf("q=%g: k=%g CDF(k)=%g CDF(k-1)=%g", q, k, d.CDF(k), d.CDF(k-1))
+		}
 	}
 }

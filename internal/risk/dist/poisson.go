@@ -74,8 +74,10 @@ func poissonCDF(k, rate float64) float64 {
 	return mathext.GammaIncRegComp(k+1, rate)
 }
 
-// discreteQuantile finds the smallest integer k with cdf(k) >= q, starting
-// from a normal approximation and walking, so it costs a few CDF calls.
+// discreteQuantile finds the smallest integer k with cdf(k) >= q: a
+// galloping search from a normal approximation brackets it, then bisection
+// narrows the bracket, so even a badly skewed mixture costs O(log k) CDF
+// calls.
 func discreteQuantile(q, mean, sd float64, cdf func(float64) float64) float64 {
 	if q <= 0 {
 		return 0
@@ -84,16 +86,43 @@ func discreteQuantile(q, mean, sd float64, cdf func(float64) float64) float64 {
 		return math.Inf(1)
 	}
 	k := math.Max(0, math.Floor(mean+sd*NormalQuantile(q)))
-	for k > 0 && cdf(k-1) >= q {
-		k--
-	}
-	for cdf(k) < q {
-		k++
-		if k > 1e15 {
-			return math.Inf(1)
+	// Invariant once bracketed: cdf(lo) < q <= cdf(hi), with cdf(−1) = 0.
+	var lo, hi float64
+	if cdf(k) >= q {
+		hi = k
+		for step := 1.0; ; step *= 2 {
+			lo = hi - step
+			if lo < 0 {
+				lo = -1
+				break
+			}
+			if cdf(lo) < q {
+				break
+			}
+			hi = lo
+		}
+	} else {
+		lo = k
+		for step := 1.0; ; step *= 2 {
+			hi = lo + step
+			if hi > 1<<53 {
+				return math.NaN()
+			}
+			if cdf(hi) >= q {
+				break
+			}
+			lo = hi
 		}
 	}
-	return k
+	for hi-lo > 1 {
+		mid := math.Floor(lo + (hi-lo)/2)
+		if cdf(mid) >= q {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
 }
 
 // PoissonDraw samples Poisson(rate): sequential inversion below 12 (one
@@ -194,9 +223,7 @@ func PGreater(x, y Dist) float64 {
 	if c, ok := x.(Constant); ok {
 		return below(y, c.V)
 	}
-	if y.Discrete() {
-		lo := y.Quantile(1e-15)
-		hi := y.Quantile(1 - 1e-15)
+	if lo, hi := y.Quantile(1e-15), y.Quantile(1-1e-15); y.Discrete() && hi-lo <= 1e5 {
 		s := 0.0
 		prev := y.CDF(lo - 1)
 		for k := lo; k <= hi; k++ {
@@ -206,6 +233,8 @@ func PGreater(x, y Dist) float64 {
 		}
 		return clamp01(s)
 	}
+	// Continuous Y, or a count so spread out that its mass is effectively
+	// continuous at the integration's resolution.
 	q := y.Quantile
 	if p, ok := y.(*PERT); ok {
 		q = p.tab().at

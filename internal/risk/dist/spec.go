@@ -18,6 +18,14 @@ const (
 // DefaultGamma is the PERT shape when none is given (classic PERT).
 const DefaultGamma = 4
 
+// Bounds that keep every figure finite and every computation short: a rate
+// of a billion events a period is beyond any security scenario, and PERT
+// shapes past 1000 are a point mass in practice.
+const (
+	MaxRate  = 1e9
+	MaxGamma = 1000
+)
+
 // DefaultCI is the lognormal interval's coverage when none is given.
 const DefaultCI = 0.9
 
@@ -108,7 +116,11 @@ func (s *Spec) Build() (Dist, error) {
 		if !(*s.High > *s.Low) {
 			return nil, fieldErr("high", fmt.Sprintf("must be greater than low (%g), got %g", *s.Low, *s.High))
 		}
-		return LognormalFromInterval(*s.Low, *s.High, ci), nil
+		l := LognormalFromInterval(*s.Low, *s.High, ci)
+		if math.IsInf(l.Mean(), 0) || math.IsInf(l.SD(), 0) || math.IsInf(l.Quantile(1-1e-12), 0) {
+			return nil, fieldErr("high", fmt.Sprintf("the interval [%g, %g] is too wide: the lognormal's moments overflow", *s.Low, *s.High))
+		}
+		return l, nil
 	case KindPoisson:
 		if s.Rate != nil {
 			if s.Min != nil || s.Mode != nil || s.Max != nil || s.Gamma != nil || s.Method != "" {
@@ -117,8 +129,8 @@ func (s *Spec) Build() (Dist, error) {
 			if err := finite("rate", *s.Rate); err != nil {
 				return nil, err
 			}
-			if *s.Rate < 0 {
-				return nil, fieldErr("rate", fmt.Sprintf("must be >= 0, got %g", *s.Rate))
+			if *s.Rate < 0 || *s.Rate > MaxRate {
+				return nil, fieldErr("rate", fmt.Sprintf("must be between 0 and %g, got %g", float64(MaxRate), *s.Rate))
 			}
 			return Poisson{Rate: *s.Rate}, nil
 		}
@@ -195,6 +207,9 @@ func (s *Spec) buildPERT(rate bool) (Dist, error) {
 	if rate && min < 0 {
 		return nil, fieldErr("min", fmt.Sprintf("must be >= 0 for a rate, got %g", min))
 	}
+	if rate && max > MaxRate {
+		return nil, fieldErr("max", fmt.Sprintf("must be at most %g for a rate, got %g", float64(MaxRate), max))
+	}
 	if max < min {
 		return nil, fieldErr("max", fmt.Sprintf("must be >= min (%g), got %g", min, max))
 	}
@@ -207,8 +222,8 @@ func (s *Spec) buildPERT(rate bool) (Dist, error) {
 		if err := finite("gamma", g); err != nil {
 			return nil, err
 		}
-		if !(g > 0) {
-			return nil, fieldErr("gamma", fmt.Sprintf("must be > 0, got %g", g))
+		if !(g > 0 && g <= MaxGamma) {
+			return nil, fieldErr("gamma", fmt.Sprintf("must be > 0 and at most %d, got %g", MaxGamma, g))
 		}
 	}
 	switch s.Method {

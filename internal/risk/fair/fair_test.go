@@ -377,3 +377,20 @@ func BenchmarkPercentiles1M(b *testing.B) {
 		Percentiles(xs, []float64{0.1, 0.5, 0.9, 0.95, 0.99})
 	}
 }
+
+func TestWorkBounds(t *testing.T) {
+	m := Model{Frequency: &dist.Spec{Dist: "constant", Value: F(1e6)}, Magnitude: &dist.Spec{Dist: "constant", Value: F(1)}}
+	if _, err := Simulate(context.Background(), &m, Options{Iterations: 10000}); !errors.Is(err, ErrTooMuchWork) {
+		t.Errorf("per-event with 1e10 events: %v", err)
+	}
+	m.Aggregation = PerYear
+	res, err := Simulate(context.Background(), &m, Options{Iterations: 10000})
+	if err != nil || res.ALEMean != 1e6 {
+		t.Errorf("per-year: %v %+v", err, res)
+	}
+	// A heavy-tailed frequency whose mean is fine but whose years explode.
+	m = Model{Frequency: &dist.Spec{Dist: "lognormal", Low: F(1e-3), High: F(1e7), CI: F(0.5)}, Magnitude: &dist.Spec{Dist: "constant", Value: F(1)}}
+	if _, err := Simulate(context.Background(), &m, Options{Iterations: 1000}); err == nil {
+		t.Error("runaway years accepted")
+	}
+}

@@ -20,8 +20,11 @@ package fair
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"sync/atomic"
 
 	"vigil/internal/risk/dist"
 )
@@ -82,7 +85,7 @@ func (v *Vulnerability) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] != '{' {
 		var x float64
 		if err := json.Unmarshal(b, &x); err != nil {
-			return fmt.Errorf("must be a number or an object")
+			return &dist.FieldError{Field: "vulnerability", Problem: "must be a number or an object"}
 		}
 		v.Value = &x
 		return nil
@@ -99,17 +102,33 @@ func (v *Vulnerability) UnmarshalJSON(b []byte) error {
 			ResistanceStrength *dist.Spec `json:"resistance_strength"`
 		}
 		if err := strictDecode(b, &p); err != nil {
-			return err
+			return vulnError(err)
 		}
 		v.ThreatCapability, v.ResistanceStrength = p.ThreatCapability, p.ResistanceStrength
 		return nil
 	}
 	var s dist.Spec
 	if err := strictDecode(b, &s); err != nil {
-		return err
+		return vulnError(err)
 	}
 	v.Dist = &s
 	return nil
+}
+
+// vulnError names the field of a nested type error, which encoding/json
+// does not do for errors returned by UnmarshalJSON. Unknown-field errors
+// pass through unchanged so a decoder that locates them in the document
+// (riskcli.Decode) can give their full path.
+func vulnError(err error) error {
+	msg := err.Error()
+	if strings.HasPrefix(msg, "json: unknown field ") {
+		return err
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return &dist.FieldError{Field: "vulnerability." + te.Field, Problem: "wrong JSON type " + te.Value}
+	}
+	return &dist.FieldError{Field: "vulnerability", Problem: strings.TrimPrefix(msg, "json: ")}
 }
 
 // MarshalJSON writes the form that was given.
@@ -145,6 +164,8 @@ type compiled struct {
 	pl, slef, slm dist.Dist
 	agg           Aggregation
 	thresholds    []float64
+	runaway       atomic.Bool // a year exceeded yearCap
+	yearCap       float64     // most loss events one simulated year may draw
 }
 
 // Validate checks the model and reports the first problem by field path.

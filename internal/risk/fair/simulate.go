@@ -22,6 +22,10 @@ type Options struct {
 	Seed uint64
 	// Workers bounds parallelism (default GOMAXPROCS).
 	Workers int
+	// MaxEventDraws bounds E[loss events a year] × Iterations in per-event
+	// mode (default and ceiling: the package's MaxEventDraws). A server can
+	// set it lower to cap a request's work.
+	MaxEventDraws float64
 }
 
 const (
@@ -68,6 +72,21 @@ type Result struct {
 // ErrIterations reports an iteration count outside [1, MaxIterations].
 var ErrIterations = errors.New("iterations out of range")
 
+// ErrTooMuchWork reports a per-event model whose loss events are too many
+// to draw one by one (the per-year aggregation handles such frequencies).
+var ErrTooMuchWork = errors.New("too many loss events to simulate per event")
+
+// ErrOverflow reports simulated losses that are not finite numbers.
+var ErrOverflow = errors.New("simulated losses overflow")
+
+const (
+	// MaxEventDraws bounds E[events]·iterations in per-event mode, about
+	// ten seconds of one core.
+	MaxEventDraws = 1e9
+	// maxEventsPerYear stops a single heavy-tailed year from running away.
+	maxEventsPerYear = 1e8
+)
+
 // Simulate validates m and runs it.
 func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 	c, err := m.compile()
@@ -80,6 +99,18 @@ func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 	}
 	if n < 1 || n > MaxIterations {
 		return nil, fmt.Errorf("%w: %d (1 to %d)", ErrIterations, n, MaxIterations)
+	}
+	maxDraws := o.MaxEventDraws
+	if maxDraws <= 0 || maxDraws > MaxEventDraws {
+		maxDraws = MaxEventDraws
+	}
+	if c.agg == PerEvent && c.meanLEF()*float64(n) > maxDraws {
+		return nil, fmt.Errorf("%w: %.3g expected loss events a year × %d iterations exceeds %.0e; use fewer iterations or \"aggregation\": \"per-year\"",
+			ErrTooMuchWork, c.meanLEF(), n, maxDraws)
+	}
+	c.yearCap = math.Min(maxEventsPerYear, maxDraws)
+	if m := c.exactMean(); math.IsInf(m, 0) || math.IsNaN(m) {
+		return nil, fmt.Errorf("%w: the inputs' mean annual loss is not finite", ErrOverflow)
 	}
 	workers := o.Workers
 	if workers <= 0 {
@@ -96,6 +127,9 @@ func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if c.runaway.Load() {
+		return nil, fmt.Errorf("%w: a simulated year had more than %.0e loss events; use \"aggregation\": \"per-year\"", ErrTooMuchWork, c.yearCap)
 	}
 	total := stats[0]
 	for _, s := range stats[1:] {
@@ -118,6 +152,9 @@ func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 		res.Vuln = c.vulnMean()
 	}
 	res.StdError = res.ALESD / math.Sqrt(float64(n))
+	if math.IsInf(res.ALEMean, 0) || math.IsNaN(res.ALEMean) || math.IsInf(res.ALESD, 0) || math.IsNaN(res.ALESD) {
+		return nil, fmt.Errorf("%w: check the magnitude and frequency ranges", ErrOverflow)
+	}
 	ps := Percentiles(losses, []float64{0.10, 0.50, 0.90, 0.95, 0.99})
 	res.P10, res.P50, res.P90, res.P95, res.P99 = ps[0], ps[1], ps[2], ps[3], ps[4]
 
@@ -172,6 +209,10 @@ func (c *compiled) run(r *dist.Rand, out []float64) {
 			continue
 		}
 		events := dist.PoissonDraw(r, f)
+		if events > c.yearCap {
+			c.runaway.Store(true)
+			return
+		}
 		loss := 0.0
 		for k := 0.0; k < events; k++ {
 			loss += c.pl.Sample(r)
