@@ -267,6 +267,15 @@ func TestLoginAndSessions(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'user.login_failed'`); n < auth.AccountMaxFailures {
 			t.Fatalf("failed logins not audited: %d", n)
 		}
+		// Too many failures from one address lock that address out, even
+		// for another account with the right password.
+		for i := 0; i < auth.IPMaxFailures; i++ {
+			anon.Do("POST", "/api/v1/auth/login", map[string]any{"email": fmt.Sprintf("guess%d@x.test", i), "password": "wrong password!!"})
+		}
+		if res := anon.Do("POST", "/api/v1/auth/login", map[string]any{"email": e.A.Users[auth.Owner].Email, "password": apptest.Password}); res.Status != 429 {
+			t.Fatalf("locked address: %d %s", res.Status, res.Body)
+		}
+		e.App.DB.Exec(t.Context(), `DELETE FROM login_throttle`)
 		// Sessions: logout ends the session; the cookie no longer works.
 		c := e.Login(e.A.Users[auth.Owner].Email)
 		if res := c.Do("GET", "/api/v1/me", nil); res.Status != 200 {

@@ -103,6 +103,7 @@ func (a *App) buildWeb() error {
 	reg := prometheus.NewRegistry()
 	s := web.New(a.Auth, a.Log, base, reg)
 	s.Secure = s.Secure || a.Cfg.TLSCert != ""
+	s.TrustProxy = a.Cfg.TrustProxy
 	s.OrgNames = a.orgNames
 	s.Ready = func(ctx context.Context) error {
 		if err := a.DB.Ping(ctx); err != nil {

@@ -29,6 +29,8 @@ type Config struct {
 	TLSKey   string
 	LogLevel string
 	LogJSON  bool
+	// TrustProxy takes the client address from X-Forwarded-For.
+	TrustProxy bool
 }
 
 // Option describes one setting for flags, env and documentation.
@@ -50,6 +52,7 @@ func (c *Config) Options() []Option {
 		{"tls-key", "VIGIL_TLS_KEY", "", "TLS private key file", false, &c.TLSKey},
 		{"log-level", "VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
 		{"log-json", "VIGIL_LOG_JSON", "false", "log as JSON lines instead of text", false, &c.LogJSON},
+		{"trust-proxy", "VIGIL_TRUST_PROXY", "false", "behind a reverse proxy: take the client address from X-Forwarded-For (for login throttling and logs)", false, &c.TrustProxy},
 	}
 }
 

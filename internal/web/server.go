@@ -45,13 +45,16 @@ type Doc struct {
 
 // Server holds the router and what every handler needs.
 type Server struct {
-	Auth     *auth.Service
-	Log      *slog.Logger
-	BaseURL  *url.URL
-	Secure   bool // cookies get the Secure flag (TLS or https base URL)
-	Tmpl     *Templates
-	OrgNames func(ctx context.Context, ids []string) map[string]string
-	Ready    func(ctx context.Context) error
+	Auth    *auth.Service
+	Log     *slog.Logger
+	BaseURL *url.URL
+	Secure  bool // cookies get the Secure flag (TLS or https base URL)
+	// TrustProxy makes the client address the last X-Forwarded-For hop
+	// (set it only behind a reverse proxy that sets that header).
+	TrustProxy bool
+	Tmpl       *Templates
+	OrgNames   func(ctx context.Context, ids []string) map[string]string
+	Ready      func(ctx context.Context) error
 
 	mux     *http.ServeMux
 	routes  []Route
@@ -281,7 +284,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-ID", id)
-		r = r.WithContext(context.WithValue(r.Context(), ridKey{}, id))
+		ctx := context.WithValue(r.Context(), ridKey{}, id)
+		r = r.WithContext(context.WithValue(ctx, ipKey{}, s.clientIP(r)))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -307,10 +311,32 @@ func (s *Server) observe(next http.Handler) http.Handler {
 	})
 }
 
-// ClientIP is the request's remote address without the port. vigil does not
-// trust X-Forwarded-For unless told to, so a client cannot dodge login
+type ipKey struct{}
+
+// ClientIP is the client's address: the connection's remote address, or
+// with TrustProxy the address the proxy appended to X-Forwarded-For. vigil
+// does not trust the header otherwise, so a client cannot dodge login
 // throttling by forging it.
 func ClientIP(r *http.Request) string {
+	if ip, ok := r.Context().Value(ipKey{}).(string); ok {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) clientIP(r *http.Request) string {
+	if s.TrustProxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			hops := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(hops[len(hops)-1]); net.ParseIP(ip) != nil {
+				return ip
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
