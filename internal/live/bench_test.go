@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"vigil/internal/bus"
 )
 
 // BenchmarkPublishToSSE measures publish → browser latency through the whole
@@ -59,6 +61,49 @@ func BenchmarkPublishToSSE(b *testing.B) {
 			b.ReportMetric(at(0.99), "p99-µs")
 			if s := e.hub.Stats(); s.Dropped > 0 {
 				b.Fatalf("%d clients dropped during the benchmark", s.Dropped)
+			}
+		})
+	}
+}
+
+// BenchmarkFanOut isolates the hub's own cost per event (encode once, match
+// and queue for every client) from HTTP and NATS. Half the clients belong to
+// another org, so filtering is part of the figure. Queues are emptied outside
+// the timed region, as the clients' own goroutines would.
+func BenchmarkFanOut(b *testing.B) {
+	const drainEvery = 1024
+	for _, n := range []int{1, 200, 2000} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) {
+			src := openBus(b)
+			h := New(src, Options{ClientBuffer: drainEvery})
+			root := src.Root()
+			var clients []*client
+			for i := range n {
+				org := []string{"a", "b"}[i%2]
+				c := &client{filters: []string{root + "." + org + ".>"}, queue: make(chan *event, drainEvery), gone: make(chan struct{})}
+				if _, _, err := h.register(c, 0); err != nil {
+					b.Fatal(err)
+				}
+				clients = append(clients, c)
+			}
+			data := []byte(`{"zone":"12","code":"BA","account":"1234"}`)
+			subj := root + ".a.alarm.received"
+			var seq uint64
+			for b.Loop() {
+				seq++
+				h.dispatch(bus.Msg{Seq: seq, Subject: subj, Data: data, Time: time.Now()})
+				if seq%drainEvery == 0 {
+					b.StopTimer()
+					for _, c := range clients {
+						for len(c.queue) > 0 {
+							<-c.queue
+						}
+					}
+					b.StartTimer()
+				}
+			}
+			if d := h.Stats().Dropped; d > 0 {
+				b.Fatalf("%d clients dropped", d)
 			}
 		})
 	}

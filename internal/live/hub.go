@@ -90,7 +90,7 @@ type Hub struct {
 	ring         ring
 	coveredAfter uint64 // the ring holds every deliverable event after this sequence
 	head         uint64 // newest sequence the hub has seen
-	clients      map[*client]struct{}
+	subs         subscribers
 	stopped      bool
 
 	started                  atomic.Bool
@@ -110,14 +110,14 @@ type Stats struct {
 func New(src Source, opts Options) *Hub {
 	opts.setDefaults()
 	return &Hub{
-		src:     src,
-		root:    src.Root(),
-		opts:    opts,
-		log:     opts.Logger,
-		ready:   make(chan struct{}),
-		done:    make(chan struct{}),
-		ring:    newRing(opts.RingSize),
-		clients: make(map[*client]struct{}),
+		src:   src,
+		root:  src.Root(),
+		opts:  opts,
+		log:   opts.Logger,
+		ready: make(chan struct{}),
+		done:  make(chan struct{}),
+		ring:  newRing(opts.RingSize),
+		subs:  subscribers{byFilter: make(map[string]map[*client]struct{})},
 	}
 }
 
@@ -211,14 +211,20 @@ func (h *Hub) dispatch(m bus.Msg) error {
 	if old, evicted := h.ring.push(ev); evicted {
 		h.coveredAfter = old.seq
 	}
-	for c := range h.clients {
-		if !c.wants(ev.subject) {
+	for f, set := range h.subs.byFilter {
+		if !bus.Match(f, ev.subject) {
 			continue
 		}
-		select {
-		case c.queue <- ev:
-		default:
-			h.dropLocked(c)
+		for c := range set {
+			if c.queued == ev.seq {
+				continue // already queued through another of its filters
+			}
+			c.queued = ev.seq
+			select {
+			case c.queue <- ev:
+			default:
+				h.dropLocked(c)
+			}
 		}
 	}
 	return nil
@@ -226,16 +232,54 @@ func (h *Hub) dispatch(m bus.Msg) error {
 
 // dropLocked disconnects a client that cannot keep up. h.mu must be held.
 func (h *Hub) dropLocked(c *client) {
-	delete(h.clients, c)
-	close(c.gone)
-	h.dropped.Add(1)
-	h.log.Info("live: disconnected a slow client", "remote", c.remote, "buffer", cap(c.queue))
+	if h.subs.remove(c) {
+		close(c.gone)
+		h.dropped.Add(1)
+		h.log.Info("live: disconnected a slow client", "remote", c.remote, "buffer", cap(c.queue))
+	}
+}
+
+// subscribers indexes clients by filter, so each event is matched once per
+// distinct filter (a few per organisation) instead of once per browser. A
+// client sits in the set of each of its (deduplicated) filters.
+type subscribers struct {
+	byFilter map[string]map[*client]struct{}
+	n        int
+}
+
+func (s *subscribers) add(c *client) {
+	for _, f := range c.filters {
+		set := s.byFilter[f]
+		if set == nil {
+			set = make(map[*client]struct{})
+			s.byFilter[f] = set
+		}
+		set[c] = struct{}{}
+	}
+	s.n++
+}
+
+// remove takes c out and reports whether it was there, so a client dropped
+// by the hub and then unregistered by its handler is only counted once.
+func (s *subscribers) remove(c *client) bool {
+	if _, ok := s.byFilter[c.filters[0]][c]; !ok {
+		return false
+	}
+	for _, f := range c.filters {
+		set := s.byFilter[f]
+		delete(set, c)
+		if len(set) == 0 {
+			delete(s.byFilter, f)
+		}
+	}
+	s.n--
+	return true
 }
 
 // Stats returns current counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
-	n, head := len(h.clients), h.head
+	n, head := h.subs.n, h.head
 	h.mu.Unlock()
 	return Stats{Clients: n, Head: head, Events: h.events.Load(), Dropped: h.dropped.Load(), Replays: h.replays.Load()}
 }

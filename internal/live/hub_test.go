@@ -101,6 +101,38 @@ func TestFiltering(t *testing.T) {
 	}
 }
 
+// Overlapping and repeated filters still deliver each event once.
+func TestOverlappingFilters(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	all, alarm := e.filter("o", ">"), e.filter("o", "alarm", ">")
+	c := e.dial(t, "", alarm, all, alarm, e.filter("*", "alarm", "received"))
+	plain := e.dial(t, "", all)
+	var want []string
+	for _, ev := range []string{"received", "cleared"} {
+		want = append(want, strconv.FormatUint(e.publish(t, "o", "alarm", ev, ev), 10))
+	}
+	want = append(want, strconv.FormatUint(e.publish(t, "o", "incident", "opened", "x"), 10))
+	for _, cl := range []*sseClient{c, plain} {
+		var got []string
+		for range want {
+			got = append(got, cl.next(t).ID)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+		cl.quiet(t)
+	}
+	c.close()
+	plain.close()
+	waitFor(t, "both unregistered", func() bool { return e.hub.Stats().Clients == 0 })
+	e.hub.mu.Lock()
+	left := len(e.hub.subs.byFilter)
+	e.hub.mu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d filter sets left after every client went", left)
+	}
+}
+
 func TestResumeFromRing(t *testing.T) {
 	e := newEnv(t, openBus(t), Options{})
 	f := e.filter("o", ">")

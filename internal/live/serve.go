@@ -15,8 +15,9 @@ import (
 
 // client is one open SSE stream.
 type client struct {
-	filters []string
+	filters []string // sorted, without duplicates; a private copy
 	remote  string
+	queued  uint64        // last sequence queued, under the hub's lock
 	queue   chan *event   // live events after the hub head at registration
 	gone    chan struct{} // closed by the hub when the client is dropped
 }
@@ -74,7 +75,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 	}
 
 	c := &client{
-		filters: slices.Clone(filters),
+		filters: slices.Compact(slices.Sorted(slices.Values(filters))),
 		remote:  r.RemoteAddr,
 		queue:   make(chan *event, h.opts.ClientBuffer),
 		gone:    make(chan struct{}),
@@ -197,13 +198,13 @@ func (h *Hub) register(c *client, after uint64) (backlog []*event, replayTo uint
 			replayTo = h.head
 		}
 	}
-	h.clients[c] = struct{}{}
+	h.subs.add(c)
 	return backlog, replayTo, nil
 }
 
 func (h *Hub) unregister(c *client) {
 	h.mu.Lock()
-	delete(h.clients, c)
+	h.subs.remove(c)
 	h.mu.Unlock()
 }
 
