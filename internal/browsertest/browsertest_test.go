@@ -6,7 +6,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,4 +165,128 @@ func TestTabsHaveSeparateCookies(t *testing.T) {
 	if a, b := one.Text("#v"), two.Text("#v"); a != "first" || b != "none" {
 		t.Fatalf("tab cookies: first tab %q, second tab %q", a, b)
 	}
+}
+
+// recorder stands in for a test whose failures are the subject of the test:
+// it records Errorf/Fatalf instead of failing the real test, and ends the
+// goroutine on Fatalf as testing does.
+type recorder struct {
+	testing.TB
+	mu     sync.Mutex
+	failed bool
+	msgs   []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failed = true
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.Errorf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *recorder) FailNow() {
+	r.mu.Lock()
+	r.failed = true
+	r.mu.Unlock()
+	runtime.Goexit()
+}
+
+func (r *recorder) Failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+func (r *recorder) Logf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+}
+
+func (r *recorder) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.msgs, "\n")
+}
+
+// inGoroutine runs fn the way testing runs a test body, so Fatalf's
+// Goexit ends fn and not the caller.
+func inGoroutine(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+}
+
+// A step that can never succeed must fail within ActionTimeout, leave a
+// screenshot of the page and name the step and the page.
+func TestStuckStepFailsWithScreenshot(t *testing.T) {
+	b := browsertest.New(t)
+	srv := site(t)
+	defer func(d time.Duration) { browsertest.ActionTimeout = d }(browsertest.ActionTimeout)
+	browsertest.ActionTimeout = 2 * time.Second
+	rec := &recorder{TB: t}
+	p := b.Tab(rec)
+	p.Navigate(srv.URL + "/form")
+	start := time.Now()
+	inGoroutine(func() { p.WaitText("#n", "never there") })
+	took := time.Since(start)
+	if !rec.Failed() {
+		t.Fatal("a step that cannot succeed did not fail the test")
+	}
+	if took > 10*time.Second {
+		t.Errorf("stuck step took %v to fail, want about ActionTimeout", took)
+	}
+	out := rec.text()
+	for _, want := range []string{"never there", "/form", "screenshot of the failing page"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("failure report lacks %q:\n%s", want, out)
+		}
+	}
+	shots, _ := filepath.Glob(filepath.Join(mustDir(t, b), "*failed.png"))
+	if len(shots) == 0 {
+		t.Errorf("no failure screenshot in %s", mustDir(t, b))
+	}
+}
+
+// Console problems found at the end of a test fail it.
+func TestConsoleProblemFailsTest(t *testing.T) {
+	b := browsertest.New(t)
+	srv := site(t)
+	rec := &recorder{TB: t}
+	p := b.Tab(rec)
+	p.Navigate(srv.URL + "/throw")
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.Console()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	inGoroutine(p.CheckConsole)
+	if !rec.Failed() || !strings.Contains(rec.text(), "boom from page") {
+		t.Fatalf("an uncaught exception did not fail the test:\n%s", rec.text())
+	}
+	// Allowed messages do not.
+	rec2 := &recorder{TB: t}
+	p2 := b.Tab(rec2)
+	p2.AllowConsole("boom from page")
+	p2.Navigate(srv.URL + "/throw")
+	time.Sleep(200 * time.Millisecond)
+	inGoroutine(p2.CheckConsole)
+	if rec2.Failed() {
+		t.Fatalf("an allowed message failed the test:\n%s", rec2.text())
+	}
+}
+
+func mustDir(t *testing.T, b *browsertest.Browser) string {
+	d, err := b.ArtifactDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
