@@ -47,6 +47,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Retry is the reconnect delay suggested to browsers (default 3s).
 	Retry time.Duration
+	// StreamCheck is how often the hub checks that the stream was not reset
+	// under it (default 30s).
+	StreamCheck time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -67,6 +70,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Retry <= 0 {
 		o.Retry = 3 * time.Second
+	}
+	if o.StreamCheck <= 0 {
+		o.StreamCheck = 30 * time.Second
 	}
 }
 
@@ -156,7 +162,17 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.mu.Lock()
 		from := h.head
 		h.mu.Unlock()
-		err := h.src.SubscribeAfter(ctx, h.root+".>", from, h.dispatch)
+		subCtx, cancel := context.WithCancel(ctx)
+		reset := make(chan uint64, 1)
+		go h.watchReset(subCtx, cancel, reset)
+		err := h.src.SubscribeAfter(subCtx, h.root+".>", from, h.dispatch)
+		cancel()
+		select {
+		case last := <-reset:
+			h.restart(last)
+			continue
+		default:
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -171,6 +187,48 @@ func (h *Hub) Run(ctx context.Context) error {
 			return nil
 		}
 		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+// watchReset notices a stream that was deleted and recreated (or restored
+// from an older backup): its last sequence falls below what the hub has
+// already seen, and a subscription waiting for head+1 would sit silent for
+// as long as it took the new stream to get there. The hub cannot be ahead of
+// the stream otherwise, since head is read before the stream's position.
+func (h *Hub) watchReset(ctx context.Context, stopSub context.CancelFunc, reset chan<- uint64) {
+	t := time.NewTicker(h.opts.StreamCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		h.mu.Lock()
+		head := h.head
+		h.mu.Unlock()
+		if last, err := h.src.LastSeq(ctx); err == nil && last < head {
+			reset <- last
+			stopSub()
+			return
+		}
+	}
+}
+
+// restart repositions the hub at the end of a reset stream. Sequence numbers
+// start over, so every open stream is ended: browsers reconnect, their old
+// Last-Event-ID is beyond the new stream, and they start afresh.
+func (h *Hub) restart(last uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.log.Warn("live: the stream was reset; reconnecting every browser", "seen", h.head, "stream_last", last)
+	h.ring = newRing(h.opts.RingSize)
+	h.head, h.coveredAfter = last, last
+	for _, set := range h.subs.byFilter {
+		for c := range set {
+			h.subs.remove(c)
+			close(c.gone)
+		}
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"vigil/internal/bus"
 )
 
@@ -341,6 +343,41 @@ func TestResumeFromUnknownFuture(t *testing.T) {
 	seq = e.publish(t, "o", "alarm", "received", "newer")
 	if got := c2.next(t).ID; got != strconv.FormatUint(seq, 10) {
 		t.Fatalf("got %s, want %d", got, seq)
+	}
+}
+
+// An operator deleting and recreating the stream restarts sequence numbers;
+// the hub must notice instead of waiting silently for the old head, and
+// browsers must start afresh on the new stream.
+func TestStreamResetReconnects(t *testing.T) {
+	b := openBus(t)
+	e := newEnv(t, b, Options{StreamCheck: 20 * time.Millisecond})
+	f := e.filter("o", ">")
+	c := e.dial(t, "", f)
+	var last string
+	for i := range 5 {
+		e.publish(t, "o", "alarm", "received", strconv.Itoa(i))
+		last = c.next(t).ID
+	}
+	ctx := context.Background()
+	if err := b.JetStream().DeleteStream(ctx, b.StreamName()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.JetStream().CreateStream(ctx, jetstream.StreamConfig{Name: b.StreamName(), Subjects: []string{b.Root() + ".>"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-c.ended:
+	case <-time.After(wait):
+		t.Fatal("stream kept open across a stream reset")
+	}
+	c2 := e.dial(t, last, f)
+	seq := e.publish(t, "o", "alarm", "received", "after-reset")
+	if seq != 1 {
+		t.Fatalf("recreated stream gave seq %d", seq)
+	}
+	if got := c2.next(t); got.ID != "1" || got.Data != "after-reset" {
+		t.Fatalf("after reset got %+v", got)
 	}
 }
 
