@@ -46,6 +46,19 @@ type Rated interface {
 	RateMean() float64
 }
 
+// SumN returns the sum of n independent draws of d, through d's own
+// tight loop when it has one (compound losses draw tens of millions).
+func SumN(d Dist, r *Rand, n int) float64 {
+	if s, ok := d.(interface{ SumN(*Rand, int) float64 }); ok {
+		return s.SumN(r, n)
+	}
+	t := 0.0
+	for range n {
+		t += d.Sample(r)
+	}
+	return t
+}
+
 // Constant is a point mass at V.
 type Constant struct{ V float64 }
 

@@ -386,3 +386,26 @@ func TestSkewedMixtureQuantile(t *testing.T) {
 		}
 	}
 }
+
+func TestSumN(t *testing.T) {
+	p := NewPERT(1, 10, 100, 4, "")
+	a, b := NewRand(1, 2), NewRand(1, 2)
+	s := 0.0
+	for range 1000 {
+		s += p.Sample(a)
+	}
+	if got := p.SumN(b, 1000); math.Abs(got-s) > 1e-9*s {
+		t.Errorf("SumN %g, sum of Sample %g", got, s)
+	}
+}
+
+func BenchmarkSumN(b *testing.B) {
+	p := NewPERT(1000, 20000, 500000, 4, "")
+	r := NewRand(1, 2)
+	x := 0.0
+	for b.Loop() {
+		x += p.SumN(r, 100)
+	}
+	_ = x
+}
+

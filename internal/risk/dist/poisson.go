@@ -133,7 +133,7 @@ func PoissonDraw(r *Rand, rate float64) float64 {
 		return 0
 	}
 	if rate < 12 {
-		u := r.Float64()
+		u := float64(r.src.Uint64()>>11) * (1.0 / (1 << 53))
 		p := math.Exp(-rate)
 		cdf := p
 		k := 0

@@ -22,8 +22,7 @@ type quantileTable struct {
 	// c holds, per body interval i, the cubic Q(i/tableN + t/tableN) =
 	// ((c3·t + c2)·t + c1)·t + c0 (Hermite in power form: three FMAs a draw).
 	c          [tableN][4]float64
-	lo, hi     tail    // the first and last tailEdge of probability
-	top        float64 // Q at the last body knot
+	lo, hi     tail // the first and last tailEdge of probability
 	xmin, xmax float64
 }
 
@@ -60,13 +59,16 @@ func newQuantileTable(qlo, qhi func(s float64) float64, pdf func(x float64) floa
 			d[i] = h / f
 		}
 	}
-	t.top = q[tableN-tailEdge]
 	for i := tailEdge; i < tableN-tailEdge; i++ {
 		y0, y1, m0, m1 := q[i], q[i+1], d[i], d[i+1]
 		c := [4]float64{y0, m0, 3*(y1-y0) - 2*m0 - m1, 2*(y0-y1) + m0 + m1}
+		if !monotone(c) {
+			// Never seen with exact slopes on smooth quantiles, but a
+			// non-monotone piece could leave its interval: go linear.
+			c = [4]float64{y0, y1 - y0, 0, 0}
+		}
 		t.c[i] = [4]float64{off + scale*c[0], scale * c[1], scale * c[2], scale * c[3]}
 	}
-	t.top = off + scale*t.top
 	fill := func(tl *tail, q func(float64) float64, end float64) {
 		for j := 0; j <= tailKnots; j++ {
 			s := math.Ldexp(tailEdge*h, -j)
@@ -83,6 +85,23 @@ func newQuantileTable(qlo, qhi func(s float64) float64, pdf func(x float64) floa
 	fill(&t.lo, qlo, qlo(0))
 	fill(&t.hi, qhi, qhi(0))
 	return t
+}
+
+// monotone reports whether c1 + 2c2·t + 3c3·t² >= 0 on [0, 1], so the
+// cubic stays between its end values and draws stay in their interval
+// without clamping.
+func monotone(c [4]float64) bool {
+	d0 := c[1]
+	d1 := c[1] + 2*c[2] + 3*c[3]
+	if d0 < 0 || d1 < 0 {
+		return false
+	}
+	if c[3] > 0 {
+		if ts := -c[2] / (3 * c[3]); ts > 0 && ts < 1 {
+			return c[1]-c[2]*c[2]/(3*c[3]) >= 0
+		}
+	}
+	return true
 }
 
 // hermite interpolates between (0, y0) and (1, y1) with end slopes m0, m1
@@ -109,28 +128,22 @@ func clampTo(y, a, b float64) float64 {
 	return y
 }
 
-// at returns the interpolated Q(u), u in [0, 1].
+// at returns the interpolated Q(u), u in [0, 1]. The body case is kept
+// small enough to inline into sampling loops.
 func (t *quantileTable) at(u float64) float64 {
 	x := u * tableN
 	i := int(x)
-	if i >= tailEdge && i < tableN-tailEdge {
+	if uint(i-tailEdge) < tableN-2*tailEdge {
 		c := &t.c[i]
 		f := x - float64(i)
-		y := ((c[3]*f+c[2])*f+c[1])*f + c[0]
-		// Keep the draw inside its interval: exact knots stay exact.
-		if y < c[0] {
-			return c[0]
-		}
-		next := t.top
-		if i < tableN-tailEdge-1 {
-			next = t.c[i+1][0]
-		}
-		if y > next {
-			return next
-		}
-		return y
+		return ((c[3]*f+c[2])*f+c[1])*f + c[0]
 	}
-	if i < tailEdge {
+	return t.tailAt(x)
+}
+
+// tailAt handles x = u·tableN in the first or last tailEdge intervals.
+func (t *quantileTable) tailAt(x float64) float64 {
+	if x < tailEdge {
 		return t.xmin + t.lo.at(x/tailEdge)
 	}
 	return t.xmax - t.hi.at((tableN-x)/tailEdge)

@@ -356,11 +356,13 @@ func BenchmarkSimulate1M(b *testing.B) {
 		{"per-year/1core", PerYear, 1}, {"per-year/allcores", PerYear, 0}} {
 		b.Run(c.name, func(b *testing.B) {
 			m := benchModel(c.agg)
+			c0 := cpuTime()
 			for b.Loop() {
 				if _, err := Simulate(context.Background(), m, Options{Iterations: 1_000_000, Seed: 42, Workers: c.workers}); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e6, "cpu-ms/op")
 		})
 	}
 }

@@ -213,10 +213,14 @@ func (c *compiled) run(r *dist.Rand, out []float64) {
 			c.runaway.Store(true)
 			return
 		}
+		if c.slef == nil {
+			out[i] = dist.SumN(c.pl, r, int(events))
+			continue
+		}
 		loss := 0.0
 		for k := 0.0; k < events; k++ {
 			loss += c.pl.Sample(r)
-			if c.slef != nil && r.Float64() < slef {
+			if r.Float64() < slef {
 				loss += c.slm.Sample(r)
 			}
 		}
