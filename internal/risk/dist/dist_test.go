@@ -408,4 +408,3 @@ func BenchmarkSumN(b *testing.B) {
 	}
 	_ = x
 }
-
