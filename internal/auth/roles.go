@@ -46,19 +46,34 @@ const (
 	CaseWrite Action = "case.write"
 	CaseAdmin Action = "case.admin"
 	BoloRead  Action = "bolo.read"
+
+	// Alarm monitoring. AlarmHandle acknowledges and works alarms (SOP
+	// steps, notes, dispatch, resolve); AlarmAdmin provisions panel
+	// accounts, ingest sources and SOPs.
+	AlarmRead   Action = "alarm.read"
+	AlarmHandle Action = "alarm.handle"
+	AlarmAdmin  Action = "alarm.admin"
+
+	// Incidents and daily activity reports. IncidentRead alone is the client
+	// portal: approved and closed reports only.
+	IncidentRead    Action = "incident.read"
+	IncidentReadAll Action = "incident.read_all" // every report, drafts included, and DARs
+	IncidentWrite   Action = "incident.write"    // write reports and DAR entries, submit
+	IncidentReview  Action = "incident.review"   // review, return, approve, amend, notify clients, approve DARs
+	IncidentConfig  Action = "incident.config"   // incident types and custom fields
 )
 
 // grants is the whole permission model in one table.
 var grants = map[Role][]Action{
-	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, CaseAdmin, BoloRead},
-	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, BoloRead},
-	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead, CaseRead, CaseWrite, BoloRead},
-	Supervisor:   {OrgRead, SiteRead, UserRead, BoloRead},
-	Dispatcher:   {OrgRead, SiteRead, BoloRead},
-	Officer:      {OrgRead, SiteRead, BoloRead},
-	Investigator: {OrgRead, SiteRead, CaseRead, CaseWrite, BoloRead},
-	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead},
-	Client:       {OrgRead, SiteRead},
+	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, CaseAdmin, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
+	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
+	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
+	Supervisor:   {OrgRead, SiteRead, UserRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, AlarmRead, AlarmHandle},
+	Dispatcher:   {OrgRead, SiteRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, AlarmRead, AlarmHandle},
+	Officer:      {OrgRead, SiteRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, AlarmRead},
+	Investigator: {OrgRead, SiteRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, AlarmRead},
+	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead, IncidentRead, IncidentReadAll, AlarmRead},
+	Client:       {OrgRead, SiteRead, IncidentRead, AlarmRead},
 }
 
 // Allows reports whether role r grants action a.
