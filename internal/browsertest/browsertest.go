@@ -139,17 +139,9 @@ func (b *Browser) ArtifactDir() (string, error) {
 func (b *Browser) Tab(t testing.TB) *Tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	p := &Tab{t: t, b: b, ctx: ctx}
+	p := &Tab{t: t, b: b, ctx: ctx, cancel: cancel}
 	// Cleanups run last-in first-out: close the tab after the checks below.
-	t.Cleanup(func() {
-		done := make(chan struct{})
-		go func() { cancel(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(CleanupTimeout):
-			t.Errorf("browsertest: tab did not close within %v", CleanupTimeout)
-		}
-	})
+	t.Cleanup(p.Close)
 	sctx, scancel := context.WithTimeout(ctx, StartTimeout)
 	defer scancel()
 	if err := startWithin(sctx, ctx); err != nil {
@@ -177,6 +169,23 @@ type Tab struct {
 	allowed []*regexp.Regexp
 	checked int // console messages already checked
 	shot    bool
+
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+}
+
+// Close closes the tab and its cookie jar. It runs by itself at the end of
+// the test; call it to free a tab early.
+func (p *Tab) Close() {
+	p.closeOnce.Do(func() {
+		done := make(chan struct{})
+		go func() { p.cancel(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(CleanupTimeout):
+			p.t.Errorf("browsertest: tab did not close within %v", CleanupTimeout)
+		}
+	})
 }
 
 // Context is the tab's chromedp context, for actions this package does not

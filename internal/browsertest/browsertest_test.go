@@ -19,7 +19,7 @@ import (
 
 // site is a tiny app under the same strict CSP as vigil's pages, with one
 // page per behaviour the helpers must handle.
-func site(t *testing.T) *httptest.Server {
+func site(t testing.TB) *httptest.Server {
 	mux := http.NewServeMux()
 	page := func(w http.ResponseWriter, body string) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'")
@@ -289,4 +289,28 @@ func mustDir(t *testing.T, b *browsertest.Browser) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// BenchmarkFormRoundTrip is one person-like step sequence: open a form,
+// type into a field, submit, and wait for the page after the redirect. It
+// tells how many such steps a browser suite can afford within its budget.
+func BenchmarkFormRoundTrip(b *testing.B) {
+	br := browsertest.New(b)
+	srv := site(b)
+	p := br.Tab(b)
+	b.ResetTimer()
+	for b.Loop() {
+		p.Navigate(srv.URL + "/form")
+		p.Fill("#n", "Ada")
+		p.ClickAndWait("#send")
+	}
+}
+
+// BenchmarkOpenTab measures a new tab with its own cookie jar, the cost each
+// scenario pays for isolation.
+func BenchmarkOpenTab(b *testing.B) {
+	br := browsertest.New(b)
+	for b.Loop() {
+		br.Tab(b).Close()
+	}
 }
