@@ -1,13 +1,45 @@
 package solver
 
 import (
+	"fmt"
 	"math"
+	"os"
 	"slices"
 )
 
 // cgScale turns the master's fractional duals into the row DP's integer
 // prices; reduced costs are then exact to 1/cgScale.
 const cgScale = 10000
+
+// columnPool holds every feasible row generated so far, per employee, so
+// that later dives start from a master that already knows them.
+type columnPool struct {
+	rows [][][]int
+	seen []map[string]int
+}
+
+func newColumnPool(employees int) *columnPool {
+	cp := &columnPool{rows: make([][][]int, employees), seen: make([]map[string]int, employees)}
+	for e := range cp.seen {
+		cp.seen[e] = map[string]int{}
+	}
+	return cp
+}
+
+// add stores row (if new) and returns its index in employee e's pool.
+func (cp *columnPool) add(e int, row []int) int {
+	b := make([]byte, len(row))
+	for i, s := range row {
+		b[i] = byte(s + 1)
+	}
+	k := string(b)
+	if j, ok := cp.seen[e][k]; ok {
+		return j
+	}
+	cp.rows[e] = append(cp.rows[e], slices.Clone(row))
+	cp.seen[e][k] = len(cp.rows[e]) - 1
+	return len(cp.rows[e]) - 1
+}
 
 // colgenDive builds a roster by column generation and diving. The master
 // LP chooses, for every employee, a convex combination of feasible rows
@@ -16,44 +48,21 @@ const cgScale = 10000
 // local search uses. On this problem the LP bound is within a few units of
 // the optimum, so its solutions are nearly integral: the dive repeatedly
 // fixes the employees whose rows the LP (almost) agrees on, re-solves with
-// new columns, and ends with every employee fixed to one feasible row.
-// The roster is adopted if it beats the worker's best. It returns the root
-// LP bound (or NaN if the root was not solved) and whether a roster was
-// completed before stop.
-func (w *worker) colgenDive(stop func() bool) (float64, bool) {
+// new columns, and ends with every employee fixed to one feasible row,
+// which is polished by best-response sweeps and kept if it beats the
+// worker's best. Beyond the settled rows, which fractional employees are
+// fixed is randomised, so repeated dives explore different roundings.
+// It reports whether the dive completed before stop.
+func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 	p := w.p
 	E := len(p.Employees)
 	fixed := make([]bool, E)
 	fixedRow := make([][]int, E)
-	pool := make([][][]int, E)
-	seen := make([]map[string]bool, E)
-	key := func(row []int) string {
-		b := make([]byte, len(row))
-		for i, s := range row {
-			b[i] = byte(s + 1)
-		}
-		return string(b)
-	}
-	addPool := func(e int, row []int) int {
-		k := key(row)
-		if seen[e][k] {
-			for j, r := range pool[e] {
-				if slices.Equal(r, row) {
-					return j
-				}
-			}
-		}
-		seen[e][k] = true
-		pool[e] = append(pool[e], slices.Clone(row))
-		return len(pool[e]) - 1
-	}
-	// lead[e] is the pool row the next master starts from.
+	// lead[e] is the pool row the next master starts from: the best roster.
 	lead := make([]int, E)
 	for e := range E {
-		seen[e] = map[string]bool{}
-		lead[e] = addPool(e, w.rows[e])
+		lead[e] = pool.add(e, w.best[e])
 	}
-	root := math.NaN()
 	for {
 		var free []int
 		for e := range E {
@@ -64,35 +73,38 @@ func (w *worker) colgenDive(stop func() bool) (float64, bool) {
 		if len(free) == 0 {
 			break
 		}
-		lp, colOf, ok := w.buildMaster(free, fixedRow, pool, lead)
-		if !ok {
-			return root, false
-		}
-		obj, solved := w.generate(lp, free, pool, colOf, addPool, stop)
+		lp, colOf := w.buildMaster(free, fixedRow, pool.rows, lead)
+		obj, solved := w.generate(lp, free, pool, colOf, stop)
 		if stop() {
-			return root, false
+			return false
 		}
-		if math.IsNaN(root) && solved {
-			root = obj
+		if solved && w.rootLP == nil {
+			w.rootLP = &obj
 		}
-		// Fix every employee the LP has settled, plus the most settled of
-		// the rest (a tenth of them at a time, to bound the number of rounds).
 		type cand struct {
 			e, j int
 			v    float64
 		}
-		var cs []cand
+		var settled, open []cand
 		for fi, e := range free {
 			bj, bv := -1, -1.0
-			for j := range pool[e] {
-				if v := lp.value(colOf[fi][j]); v > bv {
-					bj, bv = j, v
+			for j := range pool.rows[e] {
+				if j < len(colOf[fi]) {
+					if v := lp.value(colOf[fi][j]); v > bv {
+						bj, bv = j, v
+					}
 				}
 			}
-			cs = append(cs, cand{e, bj, bv})
 			lead[e] = bj
+			if bv >= 0.99 {
+				settled = append(settled, cand{e, bj, bv})
+			} else {
+				open = append(open, cand{e, bj, bv})
+			}
 		}
-		slices.SortStableFunc(cs, func(a, b cand) int {
+		// Fix all settled employees and some open ones: the most settled
+		// tenth, drawn at random from the most settled fifth.
+		slices.SortStableFunc(open, func(a, b cand) int {
 			switch {
 			case a.v > b.v:
 				return -1
@@ -101,17 +113,18 @@ func (w *worker) colgenDive(stop func() bool) (float64, bool) {
 			}
 			return 0
 		})
-		extra := max(1, len(cs)/10)
-		for i, c := range cs {
-			if c.v < 0.99 {
-				if extra == 0 {
-					break
-				}
-				extra--
-			}
-			_ = i
+		n := max(1, len(open)/10)
+		if pick := min(len(open), 2*n); pick > n {
+			w.rng.Shuffle(pick, func(i, j int) { open[i], open[j] = open[j], open[i] })
+		}
+		if len(settled) > 0 && len(open) > 0 && len(settled) >= len(free)/2 {
+			// Most of the roster is settled; fix it and re-solve before
+			// committing to any fractional row.
+			n = 0
+		}
+		for _, c := range append(settled, open[:min(n, len(open))]...) {
 			fixed[c.e] = true
-			fixedRow[c.e] = pool[c.e][c.j]
+			fixedRow[c.e] = pool.rows[c.e][c.j]
 		}
 	}
 	for e := range E {
@@ -120,8 +133,24 @@ func (w *worker) colgenDive(stop func() bool) (float64, bool) {
 	w.polish()
 	if better(w.bad, w.obj, w.bestBad, w.bestObj) {
 		w.snapshot()
+	} else {
+		w.adopt(w.best)
 	}
-	return root, true
+	return true
+}
+
+// polish runs best-response sweeps over all employees in random order until
+// a sweep no longer improves the objective.
+func (w *worker) polish() {
+	for {
+		before := w.obj
+		for _, e := range w.rng.Perm(len(w.rows)) {
+			w.reoptimise(e, 0)
+		}
+		if w.obj >= before {
+			return
+		}
+	}
 }
 
 // buildMaster assembles the master LP over the free employees' pool
@@ -129,7 +158,7 @@ func (w *worker) colgenDive(stop func() bool) (float64, bool) {
 // and installs the basis of each free employee's lead column plus one
 // cover slack per cell (under- or over-cover, whichever is non-negative).
 // colOf[i][j] is the LP column of pool[free[i]][j].
-func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead []int) (*masterLP, [][]int, bool) {
+func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead []int) (*masterLP, [][]int) {
 	p := w.p
 	S := w.S
 	F := len(free)
@@ -148,6 +177,12 @@ func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead 
 				b[F+d*S+s]--
 			}
 		}
+	}
+	// Set-partitioning masters are massively degenerate; a tiny random
+	// perturbation of the requirements breaks the ties that make the
+	// simplex stall, at a cost far below the objective's unit.
+	for i := range cells {
+		b[F+i] += 1e-5 * (1 + w.rng.Float64())
 	}
 	lp := newMasterLP(b)
 	under := make([]int, cells)
@@ -201,7 +236,7 @@ func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead 
 	for p, j := range basis {
 		lp.pos[j] = p
 	}
-	return lp, colOf, true
+	return lp, colOf
 }
 
 func (w *worker) patternColumn(fi, F, e int, row []int) lpColumn {
@@ -219,14 +254,16 @@ func (w *worker) patternColumn(fi, F, e int, row []int) lpColumn {
 // generate alternates master solves and pricing until no free employee has
 // a row of negative reduced cost. It returns the master objective and
 // whether the LP was solved to optimality over all columns.
-func (w *worker) generate(lp *masterLP, free []int, pool [][][]int, colOf [][]int,
-	addPool func(int, []int) int, stop func() bool) (float64, bool) {
+func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool) (float64, bool) {
 	p := w.p
 	S := w.S
 	F := len(free)
 	row := make([]int, p.Days)
 	for round := 0; ; round++ {
 		obj, optimal := lp.solve(20000)
+		if debugCG {
+			fmt.Fprintf(os.Stderr, "  round %d free %d cols %d obj %.3f optimal %v pivots %d\n", round, F, len(lp.cols), obj, optimal, lp.pivots)
+		}
 		if !optimal || stop() {
 			return obj, false
 		}
@@ -246,10 +283,9 @@ func (w *worker) generate(lp *masterLP, free []int, pool [][][]int, colOf [][]in
 				continue
 			}
 			if float64(v)/cgScale-lp.y[fi] < -1e-6 {
-				n := len(pool[e])
-				j := addPool(e, row)
-				if j == n {
-					colOf[fi] = append(colOf[fi], lp.addColumn(w.patternColumn(fi, F, e, pool[e][j])))
+				n := len(pool.rows[e])
+				if j := pool.add(e, row); j == n {
+					colOf[fi] = append(colOf[fi], lp.addColumn(w.patternColumn(fi, F, e, pool.rows[e][j])))
 					added++
 				}
 			}
@@ -259,3 +295,5 @@ func (w *worker) generate(lp *masterLP, free []int, pool [][][]int, colOf [][]in
 		}
 	}
 }
+
+var debugCG = os.Getenv("EXP_DEBUG") != ""

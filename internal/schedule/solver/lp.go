@@ -25,10 +25,9 @@ type masterLP struct {
 	xB     []float64
 	y      []float64 // duals of the last solve
 	alpha  []float64
+	nz     []int32
 	pivots int
 }
-
-const lpTol = 1e-9
 
 func newMasterLP(b []float64) *masterLP {
 	m := len(b)
@@ -118,8 +117,11 @@ func (lp *masterLP) setBasis(basis []int) bool {
 func (lp *masterLP) solve(maxPivots int) (float64, bool) {
 	m := lp.m
 	degenerate := 0
+	lp.duals()
 	for it := 0; it < maxPivots; it++ {
-		lp.duals()
+		if it%64 == 63 {
+			lp.duals() // wash out drift of the incremental update
+		}
 		// Pricing: Dantzig's rule, Bland's after a run of degenerate pivots
 		// to rule out cycling.
 		bland := degenerate > 50
@@ -170,19 +172,32 @@ func (lp *masterLP) solve(maxPivots int) (float64, bool) {
 		} else {
 			degenerate = 0
 		}
-		lp.pivot(r, q)
+		lp.pivot(r, q, best)
 	}
 	lp.duals()
 	return lp.objective(), false
 }
 
-func (lp *masterLP) pivot(r, q int) {
+// pivot brings column q into the basis at row r. The basis inverse of a
+// rostering master stays sparse, so the update walks only the non-zeros of
+// the pivot row. dq is q's reduced cost, used to update the duals in O(m).
+func (lp *masterLP) pivot(r, q int, dq float64) {
 	m := lp.m
 	ar := lp.alpha[r]
 	rowR := lp.binv[r*m : (r+1)*m]
-	for k := range rowR {
-		rowR[k] /= ar
+	nz := lp.nz[:0]
+	for k, v := range rowR {
+		if v != 0 {
+			v /= ar
+			if math.Abs(v) < 1e-14 {
+				v = 0
+			} else {
+				nz = append(nz, int32(k))
+			}
+			rowR[k] = v
+		}
 	}
+	lp.nz = nz
 	theta := lp.xB[r] / ar
 	for i := range m {
 		if i == r {
@@ -193,10 +208,8 @@ func (lp *masterLP) pivot(r, q int) {
 			continue
 		}
 		row := lp.binv[i*m : (i+1)*m]
-		for k, v := range rowR {
-			if v != 0 {
-				row[k] -= a * v
-			}
+		for _, k := range nz {
+			row[k] -= a * rowR[k]
 		}
 		lp.xB[i] = max(lp.xB[i]-a*theta, 0)
 	}
@@ -205,6 +218,10 @@ func (lp *masterLP) pivot(r, q int) {
 	lp.basis[r] = q
 	lp.pos[q] = r
 	lp.pivots++
+	// y' = y + dq · (new row r of B⁻¹).
+	for _, k := range nz {
+		lp.y[k] += dq * rowR[k]
+	}
 }
 
 // duals computes y = c_B · B⁻¹.

@@ -1,7 +1,6 @@
 package solver
 
 import (
-	"math"
 	"math/rand/v2"
 )
 
@@ -66,8 +65,7 @@ type worker struct {
 	saved   [][]int
 	order   []int
 	iter    int64
-	temp    float64 // annealing temperature for ruin-and-recreate
-	hist    []int64 // late-acceptance history
+	rootLP  *float64 // first master LP solved to optimality (a lower bound when exact)
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
@@ -263,30 +261,11 @@ func (w *worker) ruinRecreate(k int, noise int) {
 		w.reoptimise(e, 0)
 	}
 	bad1, obj1 := w.key()
-	if better(bad0, obj0, bad1, obj1) && !w.acceptWorse(bad0, obj0, bad1, obj1) && !w.lateAccept(bad0, bad1, obj1) {
+	if better(bad0, obj0, bad1, obj1) {
 		for _, e := range pick {
 			w.setRow(e, w.saved[e])
 		}
 	}
-}
-
-// acceptWorse is the annealing rule for a worsening move: never more
-// infeasible rows, and a cost increase of delta with probability
-// exp(-delta/T).
-func (w *worker) acceptWorse(bad0 int, obj0 int64, bad1 int, obj1 int64) bool {
-	if bad1 > bad0 || w.temp <= 0 {
-		return false
-	}
-	return w.rng.Float64() < math.Exp(-float64(obj1-obj0)/w.temp)
-}
-
-// lateAccept is late-acceptance hill climbing: a worse roster is accepted
-// if it is no worse than the one current lahcLen moves ago.
-func (w *worker) lateAccept(bad0, bad1 int, obj1 int64) bool {
-	if len(w.hist) == 0 || bad1 > bad0 {
-		return false
-	}
-	return obj1 <= w.hist[w.iter%int64(len(w.hist))]
 }
 
 // pickRelated chooses k distinct employees. Half the time it starts from a

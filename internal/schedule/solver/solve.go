@@ -2,10 +2,7 @@ package solver
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 )
@@ -52,12 +49,18 @@ type Solution struct {
 	Trace         []Progress
 }
 
-// epochIters is how many iterations threads run between exchanges.
-const epochIters = 200
+// lnsBurst is how many local-search iterations follow each dive.
+const lnsBurst = 300
 
 // Solve searches for the best feasible roster. It returns an error only if
 // p is invalid; when some employee has no feasible row at all, the best
 // roster is returned with its violations listed in the evaluation.
+//
+// Each thread builds a roster greedily, then alternates column-generation
+// dives (which reuse the thread's growing column pool, so later dives are
+// cheap and, with randomised fixing, explore different integer solutions)
+// with bursts of large-neighbourhood search. Threads share nothing while
+// they run; the best roster wins, ties going to the lowest thread index.
 func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -74,81 +77,35 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	}
 	sh := newShared(p)
 	rep := &reporter{start: start, fn: opt.Progress, bestObj: -1, firstFeasible: -1}
+	stop := func() bool { return ctx.Err() != nil }
 
 	workers := make([]*worker, threads)
 	var wg sync.WaitGroup
 	for t := range threads {
 		wg.Go(func() {
 			w := newWorker(sh, opt.Seed, t)
-			w.temp = float64(expT)
-			if n := envInt("LAHC", 0); n > 0 {
-				w.hist = make([]int64, n)
-				for i := range w.hist {
-					w.hist[i] = -1
-				}
-			}
+			workers[t] = w
 			w.construct()
 			rep.offer(t, w)
-			if envInt("CG", 0) > 0 && t == 0 {
-				t0 := time.Now()
-				root, done := w.colgenDive(func() bool { return ctx.Err() != nil })
-				if os.Getenv("EXP_DEBUG") != "" {
-					fmt.Fprintf(os.Stderr, "cg root %.2f done %v best %d in %v\n", root, done, w.bestObj, time.Since(t0))
+			more := func() bool { return !stop() && (opt.MaxIterations <= 0 || w.iter < opt.MaxIterations) }
+			pool := newColumnPool(len(p.Employees))
+			for more() {
+				w.iter++
+				if !w.colgenDive(pool, stop) {
+					break
 				}
 				rep.offer(t, w)
-			}
-			if expLag > 0 {
-				w.lagrange(expLag, func() bool { return ctx.Err() != nil }, func() { rep.offer(t, w) })
-			}
-			workers[t] = w
-		})
-	}
-	wg.Wait()
-
-	done := func() bool { return ctx.Err() != nil }
-	for !done() {
-		stop := false
-		for t, w := range workers {
-			wg.Go(func() {
-				n := int64(epochIters)
-				if opt.MaxIterations > 0 {
-					n = min(n, opt.MaxIterations-w.iter)
-				}
-				for i := int64(0); i < n && !done(); i++ {
+				for i := 0; i < lnsBurst && more(); i++ {
 					w.step()
 					if better(w.bad, w.obj, w.bestBad, w.bestObj) {
 						w.snapshot()
 						rep.offer(t, w)
 					}
 				}
-			})
-		}
-		wg.Wait()
-		// Deterministic exchange: the best thread (lowest index on ties)
-		// hands its best roster to every thread whose best is worse.
-		bt := 0
-		for t, w := range workers {
-			if better(w.bestBad, w.bestObj, workers[bt].bestBad, workers[bt].bestObj) {
-				bt = t
 			}
-		}
-		for t, w := range workers {
-			if t != bt && better(workers[bt].bestBad, workers[bt].bestObj, w.bestBad, w.bestObj) {
-				w.adopt(workers[bt].best)
-			}
-		}
-		if opt.MaxIterations > 0 {
-			stop = true
-			for _, w := range workers {
-				if w.iter < opt.MaxIterations {
-					stop = false
-				}
-			}
-		}
-		if stop {
-			break
-		}
+		})
 	}
+	wg.Wait()
 
 	bt := 0
 	var iters int64
@@ -173,25 +130,18 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	}, nil
 }
 
-// adopt makes the worker continue from another thread's best roster.
+// adopt makes the worker continue from the given roster.
 func (w *worker) adopt(ro [][]int) {
 	for e := range ro {
 		w.setRow(e, ro[e])
 	}
-	w.snapshot()
 }
 
-// step is one large-neighbourhood iteration.
+// step is one large-neighbourhood iteration: a single exact row
+// re-optimisation, a burst of coverage-neutral swaps, or (mostly) a
+// ruin-and-recreate of a few related employees.
 func (w *worker) step() {
 	w.iter++
-	defer func() {
-		if len(w.hist) > 0 {
-			i := w.iter % int64(len(w.hist))
-			if w.obj < w.hist[i] || w.hist[i] < 0 {
-				w.hist[i] = w.obj
-			}
-		}
-	}()
 	n := len(w.rows)
 	switch r := w.rng.IntN(100); {
 	case r < 15:
@@ -199,18 +149,9 @@ func (w *worker) step() {
 	case r < 30:
 		w.swapPass(20)
 	default:
-		k := 2 + w.rng.IntN(min(n, expK))
-		w.ruinRecreate(k, expNoise)
+		k := 2 + w.rng.IntN(min(n, 6))
+		w.ruinRecreate(k, 0)
 	}
-}
-
-var expK, expNoise, expT, expLag = envInt("K", 6), envInt("NOISE", 0), envInt("T", 0), envInt("LAG", 0)
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv("EXP_" + k)); err == nil {
-		return v
-	}
-	return def
 }
 
 // reporter serialises progress reports and remembers the global best for
