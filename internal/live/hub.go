@@ -47,6 +47,10 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Retry is the reconnect delay suggested to browsers (default 3s).
 	Retry time.Duration
+	// MaxReplay caps how many stream messages a resume may replay (default
+	// 10000); past that the browser gets a ResyncEvent instead, because
+	// reloading the page's data is quicker than streaming a day of events.
+	MaxReplay int
 	// StreamCheck is how often the hub checks that the stream was not reset
 	// under it (default 30s).
 	StreamCheck time.Duration
@@ -71,10 +75,21 @@ func (o *Options) setDefaults() {
 	if o.Retry <= 0 {
 		o.Retry = 3 * time.Second
 	}
+	if o.MaxReplay <= 0 {
+		o.MaxReplay = 10000
+	}
 	if o.StreamCheck <= 0 {
 		o.StreamCheck = 30 * time.Second
 	}
 }
+
+// ResyncEvent is the SSE event name sent when a browser's stream cannot be
+// continued without a gap: its Last-Event-ID is older than MaxReplay
+// messages, or from a stream that was reset. Its id is the current position,
+// so the browser resumes from there; the page should reload its data (for
+// example refetch the alarm queue) when it sees this event. Module events are
+// always named module.event, so the name cannot collide.
+const ResyncEvent = "resync"
 
 // Errors returned by Serve before a stream starts.
 var (

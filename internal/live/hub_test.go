@@ -233,6 +233,34 @@ func wants(filters []string, subject string) bool {
 	return false
 }
 
+// A resume further back than MaxReplay gets a resync at the current
+// position instead of a long replay, and follows live from there.
+func TestResumeBeyondMaxReplay(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{RingSize: 2, MaxReplay: 5})
+	f := e.filter("o", ">")
+	var seqs []uint64
+	for i := range 10 {
+		seqs = append(seqs, e.publish(t, "o", "alarm", "received", strconv.Itoa(i)))
+	}
+	waitFor(t, "hub to see all events", func() bool { return e.hub.Stats().Head == seqs[9] })
+	c := e.dial(t, strconv.FormatUint(seqs[1], 10), f) // 8 behind > MaxReplay 5
+	if got := c.next(t); got.Event != ResyncEvent || got.ID != strconv.FormatUint(seqs[9], 10) {
+		t.Fatalf("got %+v, want a resync at %d", got, seqs[9])
+	}
+	live := e.publish(t, "o", "alarm", "received", "live")
+	if got := c.next(t).ID; got != strconv.FormatUint(live, 10) {
+		t.Fatalf("after resync got %s, want %d", got, live)
+	}
+	c.quiet(t)
+	// Within MaxReplay it is a replay, not a resync.
+	c2 := e.dial(t, strconv.FormatUint(seqs[6], 10), f)
+	for _, want := range append(seqs[7:], live) {
+		if got := c2.next(t); got.ID != strconv.FormatUint(want, 10) || got.Event == ResyncEvent {
+			t.Fatalf("got %+v, want event %d", got, want)
+		}
+	}
+}
+
 // Two processes behind a load balancer: a browser that read from one and
 // reconnects to the other continues without a gap or a repeat.
 func TestResumeOnAnotherServer(t *testing.T) {
@@ -328,12 +356,17 @@ func TestResumeAheadOfHub(t *testing.T) {
 }
 
 // A Last-Event-ID beyond anything the stream holds (a stream that was reset)
-// is treated as a fresh start instead of waiting forever.
+// is a fresh start with a resync, instead of waiting forever; garbage is a
+// plain fresh start.
 func TestResumeFromUnknownFuture(t *testing.T) {
 	e := newEnv(t, openBus(t), Options{})
 	f := e.filter("o", ">")
-	e.publish(t, "o", "alarm", "received", "old")
+	old := e.publish(t, "o", "alarm", "received", "old")
+	waitFor(t, "hub to see the event", func() bool { return e.hub.Stats().Head == old })
 	c := e.dial(t, "999999", f)
+	if got := c.next(t); got != (sseEvent{ID: strconv.FormatUint(old, 10), Event: ResyncEvent, Data: `{"reason":"gap"}`}) {
+		t.Fatalf("got %+v, want a resync at %d", got, old)
+	}
 	seq := e.publish(t, "o", "alarm", "received", "new")
 	if got := c.next(t); got.ID != strconv.FormatUint(seq, 10) || got.Data != "new" {
 		t.Fatalf("got %+v, want the new event %d", got, seq)
@@ -372,6 +405,9 @@ func TestStreamResetReconnects(t *testing.T) {
 		t.Fatal("stream kept open across a stream reset")
 	}
 	c2 := e.dial(t, last, f)
+	if got := c2.next(t); got.Event != ResyncEvent || got.ID != "0" {
+		t.Fatalf("reconnect after reset got %+v, want a resync", got)
+	}
 	seq := e.publish(t, "o", "alarm", "received", "after-reset")
 	if seq != 1 {
 		t.Fatalf("recreated stream gave seq %d", seq)

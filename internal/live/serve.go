@@ -65,12 +65,13 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 		return err
 	}
 	after := lastEventID(r)
+	lost := false
 	if after > 0 && after > h.Stats().Head {
 		// The browser saw an event this process has not received yet (another
 		// server is ahead) or one from a stream that no longer exists (reset).
 		// Only the stream itself can tell the two apart.
 		if last, err := h.src.LastSeq(ctx); err == nil && after > last {
-			after = 0
+			after, lost = 0, true
 		}
 	}
 
@@ -80,7 +81,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 		queue:   make(chan *event, h.opts.ClientBuffer),
 		gone:    make(chan struct{}),
 	}
-	backlog, replayTo, err := h.register(c, after)
+	st, err := h.register(c, after, lost)
 	if err != nil {
 		return err
 	}
@@ -102,15 +103,19 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 		return nil
 	}
 
-	if replayTo > 0 {
+	switch {
+	case st.resync:
+		s.write(encodeFrame(st.head, ResyncEvent, []byte(`{"reason":"gap"}`)))
+		after = st.head
+	case st.replayTo > 0:
 		h.replays.Add(1)
-		if err := h.replay(ctx, c, s, after, replayTo); err != nil {
+		if err := h.replay(ctx, c, s, after, st.replayTo); err != nil {
 			h.log.Debug("live: replay ended the stream", "remote", c.remote, "err", err)
 			return nil
 		}
-		after = replayTo
+		after = st.replayTo
 	}
-	for _, ev := range backlog {
+	for _, ev := range st.backlog {
 		s.write(ev.frame)
 	}
 	if s.flush() == nil {
@@ -180,26 +185,37 @@ func (h *Hub) waitReady(ctx context.Context) error {
 	}
 }
 
-// register adds c to the fan-out and returns what it missed: either the ring
-// events after `after`, or (when the ring no longer reaches back that far) the
-// sequence up to which the caller must replay from the stream. Both are
-// computed under the same lock that admits c, so the live queue continues
-// exactly where they stop.
-func (h *Hub) register(c *client, after uint64) (backlog []*event, replayTo uint64, err error) {
+// start is how a new stream catches up before it follows the live queue.
+type start struct {
+	head     uint64   // hub head when the client was admitted
+	backlog  []*event // ring events after the resume point, or
+	replayTo uint64   // replay (after, replayTo] from the stream, or
+	resync   bool     // continuity is lost: tell the page to reload
+}
+
+// register adds c to the fan-out and works out what it missed: ring events
+// when the ring reaches back far enough, a stream replay when the gap is
+// moderate, and a resync when it is larger than MaxReplay or unknowable
+// (lost). All of it is decided under the lock that admits c, so the live
+// queue continues exactly where the catch-up stops.
+func (h *Hub) register(c *client, after uint64, lost bool) (start, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
-		return nil, 0, ErrClosed
+		return start{}, ErrClosed
 	}
-	if after > 0 && after < h.head {
-		if after >= h.coveredAfter {
-			backlog = h.ring.after(after, func(ev *event) bool { return c.wants(ev.subject) })
-		} else {
-			replayTo = h.head
-		}
+	st := start{head: h.head, resync: lost}
+	switch {
+	case lost || after == 0 || after >= h.head:
+	case after >= h.coveredAfter:
+		st.backlog = h.ring.after(after, func(ev *event) bool { return c.wants(ev.subject) })
+	case h.head-after > uint64(h.opts.MaxReplay):
+		st.resync = true
+	default:
+		st.replayTo = h.head
 	}
 	h.subs.add(c)
-	return backlog, replayTo, nil
+	return st, nil
 }
 
 func (h *Hub) unregister(c *client) {
