@@ -485,6 +485,9 @@ type auditRow = audit.Row
 // the caller may audit.
 func auditFilter(r *http.Request) (audit.Filter, error) {
 	p := principal(r)
+	if len(p.OrgsWhere(auth.AuditRead)) == 0 {
+		return audit.Filter{}, web.ErrForbidden
+	}
 	q := r.URL.Query()
 	f := audit.Filter{OrgIDs: p.OrgsWhere(auth.AuditRead), Action: q.Get("action"), ActorID: q.Get("actor_id"), ObjectID: q.Get("object_id")}
 	if o := q.Get("org_id"); o != "" {
@@ -519,10 +522,6 @@ func auditFilter(r *http.Request) (audit.Filter, error) {
 }
 
 func (h *Handlers) apiAudit(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if len(p.OrgsWhere(auth.AuditRead)) == 0 {
-		return web.ErrForbidden
-	}
 	f, err := auditFilter(r)
 	if err != nil {
 		return err

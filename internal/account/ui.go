@@ -495,10 +495,6 @@ type auditPage struct {
 }
 
 func (h *Handlers) auditPage(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if len(p.OrgsWhere(auth.AuditRead)) == 0 {
-		return web.ErrForbidden
-	}
 	f, err := auditFilter(r)
 	if err != nil {
 		return err

@@ -143,6 +143,25 @@ func text(field, v string, required bool, max int) (string, error) {
 	return v, nil
 }
 
+// textField is one free-text input: trimmed, checked, written back.
+type textField struct {
+	name     string
+	v        *string
+	required bool
+	max      int
+}
+
+func texts(fs ...textField) error {
+	for _, f := range fs {
+		v, err := text(f.name, *f.v, f.required, f.max)
+		if err != nil {
+			return err
+		}
+		*f.v = v
+	}
+	return nil
+}
+
 func timezone(field, v string) (string, error) {
 	if v == "" {
 		return "", invalid(field, "is required (an IANA name such as Europe/London)")
@@ -180,22 +199,12 @@ func (o *Org) Validate() error {
 
 // Validate normalises and checks a site.
 func (s *Site) Validate() error {
-	fields := []struct {
-		name string
-		v    *string
-		req  bool
-		max  int
-	}{
-		{"name", &s.Name, true, 200}, {"code", &s.Code, false, 40}, {"address", &s.Address, false, 500},
-		{"city", &s.City, false, 100}, {"region", &s.Region, false, 100}, {"postal_code", &s.PostalCode, false, 20},
-		{"country", &s.Country, false, 100}, {"phone", &s.Phone, false, 50}, {"notes", &s.Notes, false, 5000},
-	}
-	for _, f := range fields {
-		v, err := text(f.name, *f.v, f.req, f.max)
-		if err != nil {
-			return err
-		}
-		*f.v = v
+	if err := texts(
+		textField{"name", &s.Name, true, 200}, textField{"code", &s.Code, false, 40}, textField{"address", &s.Address, false, 500},
+		textField{"city", &s.City, false, 100}, textField{"region", &s.Region, false, 100}, textField{"postal_code", &s.PostalCode, false, 20},
+		textField{"country", &s.Country, false, 100}, textField{"phone", &s.Phone, false, 50}, textField{"notes", &s.Notes, false, 5000},
+	); err != nil {
+		return err
 	}
 	var err error
 	if s.Timezone, err = timezone("timezone", s.Timezone); err != nil {
@@ -215,17 +224,8 @@ func (s *Site) Validate() error {
 
 // Validate normalises and checks a contact.
 func (c *Contact) Validate() error {
-	var err error
-	if c.Name, err = text("name", c.Name, true, 200); err != nil {
-		return err
-	}
-	if c.Role, err = text("role", c.Role, false, 100); err != nil {
-		return err
-	}
-	if c.Phone, err = text("phone", c.Phone, false, 50); err != nil {
-		return err
-	}
-	if c.Email, err = text("email", c.Email, false, 254); err != nil {
+	if err := texts(textField{"name", &c.Name, true, 200}, textField{"role", &c.Role, false, 100},
+		textField{"phone", &c.Phone, false, 50}, textField{"email", &c.Email, false, 254}); err != nil {
 		return err
 	}
 	if c.Email != "" && !strings.Contains(c.Email, "@") {
@@ -242,11 +242,7 @@ func (c *Contact) Validate() error {
 
 // Validate normalises and checks a zone.
 func (z *Zone) Validate() error {
-	var err error
-	if z.Name, err = text("name", z.Name, true, 200); err != nil {
-		return err
-	}
-	if z.Description, err = text("description", z.Description, false, 2000); err != nil {
+	if err := texts(textField{"name", &z.Name, true, 200}, textField{"description", &z.Description, false, 2000}); err != nil {
 		return err
 	}
 	if z.Number != nil && (*z.Number < 0 || *z.Number > 99999) {
@@ -267,16 +263,9 @@ func (d *Device) Validate() error {
 	if !valid(DeviceStatuses, d.Status) {
 		return invalid("status", "is not a known device status")
 	}
-	for _, f := range []struct {
-		name string
-		v    *string
-		req  bool
-		max  int
-	}{{"name", &d.Name, true, 200}, {"make", &d.Make, false, 100}, {"model", &d.Model, false, 100},
-		{"serial", &d.Serial, false, 100}, {"notes", &d.Notes, false, 5000}} {
-		if *f.v, err = text(f.name, *f.v, f.req, f.max); err != nil {
-			return err
-		}
+	if err = texts(textField{"name", &d.Name, true, 200}, textField{"make", &d.Make, false, 100}, textField{"model", &d.Model, false, 100},
+		textField{"serial", &d.Serial, false, 100}, textField{"notes", &d.Notes, false, 5000}); err != nil {
+		return err
 	}
 	d.InstalledOn = strings.TrimSpace(d.InstalledOn)
 	if d.InstalledOn != "" {
