@@ -5,15 +5,15 @@
 // recent events serves reconnects (Last-Event-ID). A browser that reconnects
 // after a longer gap, or to another server behind the load balancer, is
 // replayed from the stream itself, so nothing lives only in one process's
-// memory. One consumer per process rather than per browser keeps the NATS
-// load flat however many consoles are open.
+// memory; when even that cannot continue the stream without a gap, the page
+// is told to reload (ResyncEvent). One consumer per process rather than per
+// browser keeps the NATS load flat however many consoles are open.
 package live
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,8 +34,11 @@ type Source interface {
 // Options tunes a Hub; zero fields take the defaults below.
 type Options struct {
 	Logger *slog.Logger
-	// RingSize is how many recent events are kept for resume (default 4096).
-	RingSize int
+	// RingSize is how many recent events are kept for resume (default 4096),
+	// and RingBytes caps their encoded size (default 64 MiB), since a
+	// payload may be up to 1 MiB.
+	RingSize  int
+	RingBytes int
 	// ClientBuffer is how many events may wait for one browser before it is
 	// judged too slow and disconnected (default 256). It reconnects with
 	// Last-Event-ID and is replayed, so a drop loses nothing.
@@ -62,6 +65,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.RingSize <= 0 {
 		o.RingSize = 4096
+	}
+	if o.RingBytes <= 0 {
+		o.RingBytes = 64 << 20
 	}
 	if o.ClientBuffer <= 0 {
 		o.ClientBuffer = 256
@@ -137,7 +143,7 @@ func New(src Source, opts Options) *Hub {
 		log:   opts.Logger,
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
-		ring:  newRing(opts.RingSize),
+		ring:  newRing(opts.RingSize, opts.RingBytes),
 		subs:  subscribers{byFilter: make(map[string]map[*client]struct{})},
 	}
 }
@@ -237,7 +243,7 @@ func (h *Hub) restart(last uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.log.Warn("live: the stream was reset; reconnecting every browser", "seen", h.head, "stream_last", last)
-	h.ring = newRing(h.opts.RingSize)
+	h.ring = newRing(h.opts.RingSize, h.opts.RingBytes)
 	h.head, h.coveredAfter = last, last
 	for _, set := range h.subs.byFilter {
 		for c := range set {
@@ -281,8 +287,8 @@ func (h *Hub) dispatch(m bus.Msg) error {
 	if ev == nil {
 		return nil // not a vigil event subject: nothing a browser can be sent
 	}
-	if old, evicted := h.ring.push(ev); evicted {
-		h.coveredAfter = old.seq
+	if evicted := h.ring.push(ev); evicted > 0 {
+		h.coveredAfter = evicted
 	}
 	for f, set := range h.subs.byFilter {
 		if !bus.Match(f, ev.subject) {
@@ -406,40 +412,4 @@ func encodeFrame(seq uint64, name string, data []byte) []byte {
 		rest = rest[i+1:]
 	}
 	return append(b, '\n')
-}
-
-// ring is a fixed-size buffer of the newest events, in sequence order.
-type ring struct {
-	buf   []*event
-	start int // index of the oldest event
-	n     int
-}
-
-func newRing(size int) ring { return ring{buf: make([]*event, size)} }
-
-// push appends ev, returning the event it overwrote once full.
-func (r *ring) push(ev *event) (old *event, evicted bool) {
-	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = ev
-		r.n++
-		return nil, false
-	}
-	old = r.buf[r.start]
-	r.buf[r.start] = ev
-	r.start = (r.start + 1) % len(r.buf)
-	return old, true
-}
-
-func (r *ring) at(i int) *event { return r.buf[(r.start+i)%len(r.buf)] }
-
-// after returns the events with seq > after that keep returns true.
-func (r *ring) after(after uint64, keep func(*event) bool) []*event {
-	i := sort.Search(r.n, func(i int) bool { return r.at(i).seq > after })
-	var out []*event
-	for ; i < r.n; i++ {
-		if ev := r.at(i); keep(ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
 }

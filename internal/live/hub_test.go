@@ -607,31 +607,3 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-func TestRing(t *testing.T) {
-	r := newRing(3)
-	all := func(*event) bool { return true }
-	ids := func(evs []*event) string {
-		var s []string
-		for _, ev := range evs {
-			s = append(s, strconv.FormatUint(ev.seq, 10))
-		}
-		return strings.Join(s, ",")
-	}
-	for seq := uint64(1); seq <= 3; seq++ {
-		if _, ev := r.push(&event{seq: seq * 10}); ev {
-			t.Fatal("evicted before full")
-		}
-	}
-	if old, ev := r.push(&event{seq: 40}); !ev || old.seq != 10 {
-		t.Fatalf("push on full ring evicted %v %v", old, ev)
-	}
-	for after, want := range map[uint64]string{0: "20,30,40", 20: "30,40", 25: "30,40", 40: "", 99: ""} {
-		if got := ids(r.after(after, all)); got != want {
-			t.Errorf("after(%d) = %q, want %q", after, got, want)
-		}
-	}
-	if got := ids(r.after(0, func(ev *event) bool { return ev.seq != 30 })); got != "20,40" {
-		t.Errorf("filtered after = %q", got)
-	}
-}
