@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -28,9 +29,9 @@ func TestBrowser(t *testing.T) {
 		t.Run("owner adds site, zone and device", func(t *testing.T) { ownerAddsSite(t, b, e) })
 		t.Run("client sees only its own organisation", func(t *testing.T) { clientIsolation(t, b, e) })
 		t.Run("phone width", func(t *testing.T) { phoneWidth(t, b, e) })
-		// Layout does not depend on the engine; one set of pictures is enough.
+		// Layout does not depend on the engine; one pass is enough.
 		if db.Dialect == store.SQLite {
-			t.Run("screenshots", func(t *testing.T) { shots(t, b, e) })
+			t.Run("layout and screenshots", func(t *testing.T) { layoutAndShots(t, b, e) })
 		}
 	})
 }
@@ -253,37 +254,55 @@ func noSideScroll(t *testing.T, p *browsertest.Tab, page string) {
 	}
 }
 
-// shots saves screenshots of the core pages at desktop and phone width, for
-// people to look at ($VIGIL_TEST_ARTIFACTS keeps them).
-func shots(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
-	for _, v := range []struct {
+// layoutAndShots opens the core pages at phone width (and, when screenshots
+// are kept, at desktop width too), checks none needs sideways scrolling, and
+// saves a screenshot of each into $VIGIL_TEST_ARTIFACTS for people to look
+// at. Without that variable the pictures would be thrown away, so only the
+// checks run, which keeps the suite fast.
+func layoutAndShots(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
+	keep := os.Getenv(browsertest.EnvArtifacts) != ""
+	type viewport struct {
 		name   string
 		w, h   int
 		mobile bool
-	}{{"desktop", desktopW, desktopH, false}, {"phone", phoneW, phoneH, true}} {
+	}
+	vs := []viewport{{"phone", phoneW, phoneH, true}}
+	if keep {
+		vs = append(vs, viewport{"desktop", desktopW, desktopH, false})
+	}
+	shot := func(p *browsertest.Tab, name string) {
+		if keep {
+			p.Screenshot(name)
+		}
+	}
+	for _, v := range vs {
 		p := b.Tab(t)
 		p.Viewport(v.w, v.h, v.mobile)
 		p.Navigate(e.URL + "/login")
-		p.Screenshot(v.name + "-login")
+		shot(p, v.name+"-login")
 		signIn(t, p, e, e.A.Users[auth.Owner].Email)
 		for _, pg := range []struct{ name, path string }{
 			{"overview", "/"},
 			{"sites", "/sites"},
 			{"site", "/sites/" + e.A.Site.ID},
+			{"site-new", "/sites/new"},
 			{"devices", "/devices"},
 			{"device-new", "/devices/new?site_id=" + e.A.Site.ID},
+			{"not-found", "/sites/" + e.B.Site.ID},
 		} {
-			p.Navigate(e.URL + pg.path)
-			if v.mobile {
-				noSideScroll(t, p, pg.path)
+			if pg.name == "not-found" {
+				p.AllowConsole(`status of 404`)
 			}
-			p.Screenshot(v.name + "-" + pg.name)
+			p.Navigate(e.URL + pg.path)
+			noSideScroll(t, p, v.name+" "+pg.path)
+			shot(p, v.name+"-"+pg.name)
 		}
 		if v.mobile {
 			p.Navigate(e.URL + "/sites")
 			p.Click(".menu-toggle")
 			p.WaitVisible(`#nav a[href="/sites"]`)
-			p.Screenshot(v.name + "-menu-open")
+			noSideScroll(t, p, "phone menu")
+			shot(p, v.name+"-menu-open")
 		}
 	}
 }
