@@ -1,0 +1,162 @@
+package alarm
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"vigil/internal/alarm/dc09"
+	"vigil/internal/alarm/receiver"
+)
+
+// accountCacheTTL bounds how stale a cached account can be when another
+// server changed it (this server's own changes drop the cache at once).
+const accountCacheTTL = 30 * time.Second
+
+// accountCache serves the receiver's lookups from memory: at tens of
+// thousands of frames per second a SELECT per frame would cost more than
+// the commit. Entries (and misses, so a flood from an unknown account does
+// not hit the database either) live for accountCacheTTL; Invalidate drops
+// everything after a change.
+type accountCache struct {
+	s   *Service
+	mu  sync.RWMutex
+	gen uint64
+	m   map[string]cachedAccount // receiver/line/number → account
+	ids map[string]cachedAccount // account ID → account
+}
+
+type cachedAccount struct {
+	acct *Account // nil: known to be unknown
+	site string
+	rcv  receiver.Account
+	at   time.Time
+}
+
+func newAccountCache(s *Service) *accountCache {
+	return &accountCache{s: s, m: map[string]cachedAccount{}, ids: map[string]cachedAccount{}}
+}
+
+// Invalidate forgets every cached account.
+func (c *accountCache) Invalidate() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.m)
+	clear(c.ids)
+	c.mu.Unlock()
+}
+
+// Lookup implements receiver.Accounts.
+func (c *accountCache) Lookup(ctx context.Context, rcvr, line, number string) (receiver.Account, bool, error) {
+	key := rcvr + "/" + line + "/" + number
+	now := time.Now()
+	c.mu.RLock()
+	e, ok := c.m[key]
+	gen := c.gen
+	c.mu.RUnlock()
+	if ok && now.Sub(e.at) < accountCacheTTL {
+		return e.rcv, e.acct != nil, nil
+	}
+	a, site, err := c.s.lookupAccount(ctx, rcvr, line, number)
+	if err != nil {
+		return receiver.Account{}, false, err
+	}
+	e = cachedAccount{acct: a, site: site, at: now}
+	if a != nil {
+		e.rcv = receiver.Account{Number: a.Number, Receiver: a.Receiver, Line: a.Line, Encrypted: a.Encrypted, Quirks: a.Quirks, Ref: a.ID}
+		if a.key != "" {
+			// Validated when saved; a key that no longer parses is a
+			// lookup error so the panel is NAKed and retries.
+			if e.rcv.Key, err = dc09.ParseKey(a.key, dc09.KeyFormat(a.KeyFormat)); err != nil {
+				return receiver.Account{}, false, err
+			}
+		}
+	}
+	c.mu.Lock()
+	if c.gen == gen { // not invalidated while we read
+		c.m[key] = e
+		if a != nil {
+			c.ids[a.ID] = e
+		}
+	}
+	c.mu.Unlock()
+	return e.rcv, a != nil, nil
+}
+
+// byID returns the account a signal's Ref names, from the cache or the
+// database.
+func (c *accountCache) byID(ctx context.Context, id string) (*Account, string, error) {
+	c.mu.RLock()
+	e, ok := c.ids[id]
+	c.mu.RUnlock()
+	if ok {
+		return e.acct, e.site, nil
+	}
+	var site string
+	a, err := scanAccount(multiScan{c.s.DB.QueryRow(ctx, `SELECT `+accountPrefixed+`, s.name FROM alarm_accounts a
+		JOIN sites s ON s.id = a.site_id WHERE a.id = ?`, id), &site})
+	if err != nil {
+		return nil, "", err
+	}
+	return a, site, nil
+}
+
+// sink implements receiver.Sink: one Ingest (one transaction) per batch.
+type sink struct {
+	c *accountCache
+	s *Service
+}
+
+func (k sink) Commit(ctx context.Context, batch []receiver.Signal) error {
+	events := make([]Event, 0, len(batch))
+	for _, sig := range batch {
+		a, site, err := k.c.byID(ctx, sig.Account.Ref)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return errNoAccount
+		}
+		events = append(events, FromSignal(sig, a, site)...)
+	}
+	return k.s.Ingest(ctx, events)
+}
+
+// unknownRecorder writes "unknown account" signals off the receiver's hot
+// path: the callback must stay short, and a flood from one unprovisioned
+// panel must not slow everyone else, so excess records are counted in
+// memory and dropped when the queue is full (the row's counter then lags).
+type unknownRecorder struct {
+	s *Service
+	q chan Unknown
+}
+
+func (u *unknownRecorder) record(ctx context.Context, r receiver.Rejection) {
+	if r.Frame == nil {
+		return
+	}
+	x := Unknown{Account: r.Frame.Account, Remote: r.Remote, Raw: printable(r.Raw), LastAt: r.ReceivedAt.UTC()}
+	if r.Frame.HasReceiver {
+		x.Receiver = r.Frame.Receiver
+	}
+	if r.Frame.HasLine {
+		x.Line = r.Frame.Line
+	}
+	select {
+	case u.q <- x:
+	default:
+	}
+}
+
+func (u *unknownRecorder) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case x := <-u.q:
+			if err := u.s.RecordUnknown(ctx, x); err != nil && ctx.Err() == nil {
+				u.s.Log.Warn("alarm: record unknown account", "account", x.Account, "err", err)
+			}
+		}
+	}
+}

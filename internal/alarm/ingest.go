@@ -1,0 +1,234 @@
+package alarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"vigil/internal/store"
+)
+
+// eventInsertChunk bounds the rows of one multi-row INSERT (19 parameters
+// each), well under both engines' parameter limits.
+const eventInsertChunk = 400
+
+const eventInsertCols = `id, org_id, site_id, account_id, account, source, dedup_key, received_at, event_at, code, class, kind,
+	zone, user_no, description, raw, remote, on_test, alarm_id`
+
+const eventPlaceholders = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// Ingest makes a batch of normalised events durable in ONE transaction and
+// applies them to alarms in the same transaction: new events are inserted
+// (a dedup key seen before is skipped, so a retransmission is recorded and
+// alarmed once), alarm signals create or join the open alarm of their
+// group, restores and cancels mark open alarms, and every signal refreshes
+// its account's supervision clock (clearing a communication failure).
+// Only after commit are the changes published. A returned error means
+// nothing of the batch was written.
+func (s *Service) Ingest(ctx context.Context, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := s.Now().UTC()
+	var touched []*Alarm
+	var fresh []Event
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		touched, fresh = touched[:0], fresh[:0]
+		isNew := make(map[string]bool, len(events))
+		for start := 0; start < len(events); start += eventInsertChunk {
+			chunk := events[start:min(len(events), start+eventInsertChunk)]
+			if err := insertEvents(ctx, tx, chunk, isNew); err != nil {
+				return err
+			}
+		}
+		var accounts []string
+		for i := range events {
+			e := &events[i]
+			if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) {
+				accounts = append(accounts, e.AccountID)
+			}
+			if !isNew[e.ID] {
+				continue
+			}
+			a, err := applyEvent(ctx, tx, e, now)
+			if err != nil {
+				return err
+			}
+			touched = append(touched, a...)
+			fresh = append(fresh, *e)
+		}
+		if len(accounts) > 0 {
+			restored, err := touchAccounts(ctx, tx, accounts, now)
+			if err != nil {
+				return err
+			}
+			touched = append(touched, restored...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if s.Publish != nil && (len(touched) > 0 || len(fresh) > 0) {
+		s.Publish(dedupAlarms(touched), fresh)
+	}
+	return nil
+}
+
+// insertEvents inserts chunk with one statement and marks the rows that
+// were new (RETURNING lists only rows actually inserted).
+func insertEvents(ctx context.Context, tx *store.Tx, chunk []Event, isNew map[string]bool) error {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO alarm_events (` + eventInsertCols + `) VALUES `)
+	args := make([]any, 0, len(chunk)*19)
+	for i := range chunk {
+		e := &chunk[i]
+		if e.ID == "" {
+			e.ID = store.NewID()
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(eventPlaceholders)
+		args = append(args, e.ID, e.OrgID, e.SiteID, e.AccountID, e.Account, e.Source, e.DedupKey, e.ReceivedAt.UTC(),
+			nullTime(e.EventAt), e.Code, e.Class, e.Kind, e.Zone, e.User, truncate(e.Description, 500), e.Raw, e.Remote, e.OnTest, "")
+	}
+	b.WriteString(` ON CONFLICT (dedup_key) DO NOTHING RETURNING id`)
+	rows, err := tx.Query(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("insert alarm events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		isNew[id] = true
+	}
+	return rows.Err()
+}
+
+const alarmReturning = ` RETURNING id, org_id, site_id, '', account_id, type, priority, title, zone, zone_name, zone_id, device_id, state,
+	signals, first_at, last_at, restored_at, cancelled_at, owner_id, owner_name, acked_at, escalation, escalated_at, dispatched_to,
+	resolved_at, disposition, closed_at, updated_at`
+
+// applyEvent applies one new event to alarms and returns the alarms it changed.
+func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*Alarm, error) {
+	switch e.Kind {
+	case KindAlarm:
+		at := e.ReceivedAt.UTC()
+		a, err := scanAlarm(tx.QueryRow(ctx, `INSERT INTO alarms (id, org_id, site_id, account_id, group_key, is_open, type, priority, title,
+			zone, zone_name, zone_id, device_id, state, signals, first_at, last_at, updated_at)
+			VALUES (?,?,?,?,?,TRUE,?,?,?,?,?,?,?,'new',1,?,?,?)
+			ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + 1, last_at = excluded.last_at,
+			restored_at = NULL, updated_at = excluded.updated_at`+alarmReturning,
+			store.NewID(), e.OrgID, e.SiteID, e.AccountID, groupKey(e), e.Type, e.Priority, e.title(), e.Zone, e.ZoneName, e.ZoneID,
+			e.DeviceID, at, at, now))
+		if err != nil {
+			return nil, fmt.Errorf("raise alarm: %w", err)
+		}
+		a.SiteName = e.SiteName
+		e.AlarmID = a.ID
+		if _, err := tx.Exec(ctx, `UPDATE alarm_events SET alarm_id = ? WHERE id = ?`, a.ID, e.ID); err != nil {
+			return nil, fmt.Errorf("link event: %w", err)
+		}
+		return []*Alarm{a}, nil
+	case KindRestore:
+		if e.Type == "" {
+			return nil, nil
+		}
+		return updateAlarms(ctx, tx, e, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE group_key = ? AND is_open AND restored_at IS NULL`,
+			e.ReceivedAt.UTC(), now, groupKey(e))
+	case KindCancel:
+		if e.AccountID == "" {
+			return nil, nil
+		}
+		return updateAlarms(ctx, tx, e, `UPDATE alarms SET cancelled_at = ?, updated_at = ? WHERE account_id = ? AND is_open AND cancelled_at IS NULL`,
+			e.ReceivedAt.UTC(), now, e.AccountID)
+	}
+	return nil, nil
+}
+
+// updateAlarms runs an UPDATE … RETURNING over open alarms and links the
+// event to the first alarm it changed.
+func updateAlarms(ctx context.Context, tx *store.Tx, e *Event, q string, args ...any) ([]*Alarm, error) {
+	rows, err := tx.Query(ctx, q+alarmReturning, args...)
+	if err != nil {
+		return nil, fmt.Errorf("update alarms: %w", err)
+	}
+	var out []*Alarm
+	for rows.Next() {
+		a, err := scanAlarm(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.SiteName = e.SiteName
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) > 0 {
+		e.AlarmID = out[0].ID
+		if _, err := tx.Exec(ctx, `UPDATE alarm_events SET alarm_id = ? WHERE id = ?`, out[0].ID, e.ID); err != nil {
+			return nil, fmt.Errorf("link event: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// touchAccounts refreshes the supervision clock of every account that
+// signalled and restores their open communication-failure alarms.
+func touchAccounts(ctx context.Context, tx *store.Tx, ids []string, now time.Time) ([]*Alarm, error) {
+	ph, args := in(ids)
+	if _, err := tx.Exec(ctx, `UPDATE alarm_accounts SET last_signal_at = ? WHERE id IN (`+ph+`)`, append([]any{now}, args...)...); err != nil {
+		return nil, fmt.Errorf("supervision clock: %w", err)
+	}
+	rows, err := tx.Query(ctx, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE type = 'comm_failure' AND is_open
+		AND restored_at IS NULL AND account_id IN (`+ph+`)`+alarmReturning, append([]any{now, now}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("restore communication failures: %w", err)
+	}
+	defer rows.Close()
+	var out []*Alarm
+	for rows.Next() {
+		a, err := scanAlarm(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// dedupAlarms keeps the last state of each alarm, most urgent first, so
+// publishing a batch announces fire alarms before the trouble flood.
+func dedupAlarms(as []*Alarm) []*Alarm {
+	seen := make(map[string]int, len(as))
+	out := as[:0:0]
+	for _, a := range as {
+		if i, ok := seen[a.ID]; ok {
+			name := out[i].SiteName
+			out[i] = a
+			if a.SiteName == "" {
+				a.SiteName = name
+			}
+			continue
+		}
+		seen[a.ID] = len(out)
+		out = append(out, a)
+	}
+	slices.SortStableFunc(out, func(x, y *Alarm) int { return x.Priority - y.Priority })
+	return out
+}
+
+// errNoAccount is returned by the sink when an accepted signal's account
+// vanished between lookup and commit (deleted meanwhile): the frame is
+// NAKed and the panel's retry meets the unknown-account path.
+var errNoAccount = errors.New("alarm: account no longer provisioned")

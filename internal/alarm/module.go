@@ -1,0 +1,291 @@
+package alarm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"vigil/internal/alarm/receiver"
+	"vigil/internal/bus"
+	"vigil/internal/live"
+	"vigil/internal/org"
+	"vigil/internal/store"
+	"vigil/internal/web"
+)
+
+// Options configure the module; zero values take the defaults.
+type Options struct {
+	// DC09Listen opens the DC-09 receiver (TCP and UDP) on this address;
+	// empty: no receiver in this process.
+	DC09Listen string
+	// Escalation per priority (default DefaultEscalation).
+	Escalation EscalateAfter
+	// Tick is how often supervision and escalation run (default 5 s).
+	Tick time.Duration
+	// Receiver tunes the DC-09 server (Accounts, Sink, callbacks and Now
+	// are set by the module).
+	Receiver receiver.Config
+}
+
+// Module is the alarm capability wired into the app.
+type Module struct {
+	S    *Service
+	Orgs *org.Service
+	Web  *web.Server
+	Bus  *bus.Bus  // nil in tests without NATS: nothing is published
+	Hub  *live.Hub // nil without a bus
+	Log  *slog.Logger
+	Opts Options
+
+	cache   *accountCache
+	unknown *unknownRecorder
+	recv    *receiver.Server
+	pub     chan pubBatch
+	stop    chan struct{} // closed when Run ends: the publisher drains and stops
+	dropped atomic.Uint64 // event notifications dropped because the publisher was behind
+	mqtt    *mqttManager
+	running sync.WaitGroup
+}
+
+type pubBatch struct {
+	alarms []*Alarm
+	events []Event
+}
+
+// New builds the module. reg (may be nil) receives its Prometheus metrics.
+func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.Logger, now func() time.Time, reg *prometheus.Registry, opts Options) (*Module, error) {
+	if opts.Escalation == nil {
+		opts.Escalation = DefaultEscalation
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 5 * time.Second
+	}
+	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{})}
+	m.S = &Service{DB: db, Now: now, Log: log}
+	m.cache = newAccountCache(m.S)
+	m.S.OnAccountsChanged = m.cache.Invalidate
+	m.unknown = &unknownRecorder{s: m.S, q: make(chan Unknown, 1024)}
+	m.mqtt = &mqttManager{m: m}
+	if b != nil {
+		m.Hub = live.New(b, live.Options{Logger: log})
+		m.S.Publish = m.enqueue
+	}
+	rc := opts.Receiver
+	rc.Accounts, rc.Sink, rc.Logger, rc.Now = m.cache, sink{c: m.cache, s: m.S}, log, now
+	rc.OnUnknownAccount = func(ctx context.Context, r receiver.Rejection) {
+		acct := ""
+		if r.Frame != nil {
+			acct = r.Frame.Account
+		}
+		log.Warn("alarm: unknown account", "account", acct, "remote", r.Remote, "transport", r.Transport)
+		m.unknown.record(ctx, r)
+	}
+	rc.OnReject = func(ctx context.Context, r receiver.Rejection) {
+		log.Info("alarm: frame refused", "reason", r.Reason, "remote", r.Remote, "err", r.Err, "response", r.Response)
+	}
+	var err error
+	if m.recv, err = receiver.New(rc); err != nil {
+		return nil, err
+	}
+	if reg != nil {
+		reg.MustRegister(m.collectors()...)
+		if m.Hub != nil {
+			reg.MustRegister(m.Hub.Collectors()...)
+		}
+	}
+	return m, nil
+}
+
+// ListenDC09 binds the receiver (before Run, so the caller learns the
+// address, e.g. with port 0 in tests).
+func (m *Module) ListenDC09(addr string) error {
+	if err := m.recv.Listen(addr); err != nil {
+		return err
+	}
+	m.Log.Info("alarm receiver listening (DC-09 TCP+UDP)", "addr", m.recv.Addr().String())
+	return nil
+}
+
+// DC09Addr is the receiver's bound address, nil if not listening.
+func (m *Module) DC09Addr() net.Addr { return m.recv.Addr() }
+
+// Receiver exposes the DC-09 server (metrics, tests).
+func (m *Module) Receiver() *receiver.Server { return m.recv }
+
+// Run runs the module's background work until ctx ends: the live hub, the
+// DC-09 receiver (if ListenDC09 was called, or Opts.DC09Listen is set), the
+// publisher, supervision and escalation, unknown-account recording and
+// MQTT subscriptions. It returns after everything stopped; commits in
+// flight complete first.
+func (m *Module) Run(ctx context.Context) error {
+	if m.recv.Addr() == nil && m.Opts.DC09Listen != "" {
+		if err := m.ListenDC09(m.Opts.DC09Listen); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 1)
+	if m.Hub != nil {
+		wg.Go(func() {
+			if err := m.Hub.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				m.Log.Warn("alarm: live hub stopped", "err", err)
+			}
+		})
+	}
+	if m.recv.Addr() != nil {
+		wg.Go(func() {
+			if err := m.recv.Serve(ctx); err != nil {
+				select {
+				case errc <- err:
+				default:
+				}
+			}
+		})
+	}
+	pubDone := make(chan struct{})
+	if m.Bus != nil {
+		go func() { m.publishLoop(); close(pubDone) }()
+	} else {
+		close(pubDone)
+	}
+	wg.Go(func() { m.unknown.run(ctx) })
+	wg.Go(func() { m.tickLoop(ctx) })
+	wg.Go(func() { m.mqtt.run(ctx) })
+	<-ctx.Done()
+	wg.Wait()
+	close(m.stop)
+	<-pubDone
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (m *Module) tickLoop(ctx context.Context) {
+	t := time.NewTicker(m.Opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := m.S.Supervise(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn("alarm: supervision", "err", err)
+		}
+		if err := m.S.Escalate(ctx, m.Opts.Escalation); err != nil && ctx.Err() == nil {
+			m.Log.Warn("alarm: escalation", "err", err)
+		}
+	}
+}
+
+// enqueue hands committed changes to the publisher without waiting for
+// NATS. Alarm changes always get through (the committer waits if the
+// publisher is far behind); raw-event notifications are dropped and
+// counted instead, since the database already holds them.
+func (m *Module) enqueue(alarms []*Alarm, events []Event) {
+	b := pubBatch{alarms: alarms, events: events}
+	select {
+	case m.pub <- b:
+		return
+	default:
+	}
+	if len(events) > 0 {
+		m.dropped.Add(uint64(len(events)))
+		b.events = nil
+	}
+	if len(b.alarms) > 0 {
+		select {
+		case m.pub <- b:
+		case <-m.stop:
+		}
+	}
+}
+
+// AlarmMessage is the live message for an alarm change; the console
+// renders it without another request.
+type AlarmMessage struct {
+	Alarm *Alarm `json:"alarm"`
+}
+
+// publishLoop publishes asynchronously (one JetStream round trip per
+// message would cap the rate at a few thousand per second) and waits for
+// outstanding acks before returning.
+func (m *Module) publishLoop() {
+	js := m.Bus.JetStream()
+	stream := jetstream.WithExpectStream(m.Bus.StreamName())
+	publish := func(subject string, data []byte, opts ...jetstream.PublishOpt) {
+		if _, err := js.PublishAsync(subject, data, append(opts, stream)...); err != nil {
+			m.Log.Warn("alarm: publish", "subject", subject, "err", err)
+		}
+	}
+	for {
+		var b pubBatch
+		select {
+		case b = <-m.pub:
+		case <-m.stop:
+			// Drain what was committed before the stop, then finish.
+			select {
+			case b = <-m.pub:
+			default:
+				goto done
+			}
+		}
+		for _, a := range b.alarms {
+			subj, err := m.Bus.Subject(a.OrgID, "alarm", "alarm")
+			if err != nil {
+				continue
+			}
+			data, _ := json.Marshal(AlarmMessage{Alarm: a})
+			publish(subj, data)
+		}
+		for i := range b.events {
+			e := &b.events[i]
+			if e.Kind == KindPoll {
+				continue // supervision noise; the database has it
+			}
+			subj, err := m.Bus.Subject(e.OrgID, "alarm", "received")
+			if err != nil {
+				continue
+			}
+			data, _ := json.Marshal(e)
+			publish(subj, data, jetstream.WithMsgID(e.DedupKey))
+		}
+	}
+done:
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(5 * time.Second):
+		m.Log.Warn("alarm: shutdown with unacknowledged bus publishes", "pending", js.PublishAsyncPending())
+	}
+}
+
+func (m *Module) collectors() []prometheus.Collector {
+	mt := m.recv.Metrics()
+	counter := func(name, help string, v func() uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v()) })
+	}
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_alarm_receiver_connections", Help: "Open DC-09 TCP connections."},
+			func() float64 { return float64(mt.ConnectionsOpen.Load()) }),
+		counter("vigil_alarm_receiver_frames_total", "DC-09 frames received (TCP and UDP).", mt.Frames.Load),
+		counter("vigil_alarm_receiver_acks_total", "Frames acknowledged after their commit.", mt.Acks.Load),
+		counter("vigil_alarm_receiver_naks_total", "Frames answered with NAK.", mt.Naks.Load),
+		counter("vigil_alarm_receiver_bad_frames_total", "Frames with framing, syntax, CRC or length errors.", mt.BadFrames.Load),
+		counter("vigil_alarm_receiver_unknown_accounts_total", "Frames from accounts nobody provisioned.", mt.UnknownAccounts.Load),
+		counter("vigil_alarm_receiver_rejected_total", "Well-formed frames refused (key, decrypt, timestamp).", mt.Rejected.Load),
+		counter("vigil_alarm_receiver_commits_total", "Group commits.", mt.CommitBatches.Load),
+		counter("vigil_alarm_receiver_commit_errors_total", "Failed group commits (frames NAKed).", mt.CommitErrors.Load),
+		counter("vigil_alarm_publish_dropped_total", "Raw-event bus notifications dropped because the publisher was behind.", m.dropped.Load),
+	}
+}
