@@ -11,10 +11,18 @@ import (
 // benchPayload is the size of a typical alarm event as JSON.
 var benchPayload = make([]byte, 256)
 
+// benchServers runs fn on the embedded server and, when VIGIL_TEST_NATS is
+// set, on the external one (over TCP, for comparison).
+func benchServers(b *testing.B, fn func(b *testing.B, bus *Bus)) {
+	b.Run("embedded", func(b *testing.B) { fn(b, openTest(b, Config{DataDir: b.TempDir()})) })
+	b.Run("external", func(b *testing.B) { fn(b, openTest(b, Config{URL: externalURL(b)})) })
+}
+
 // BenchmarkPublish measures sequential publishes, each waiting for the
-// JetStream ack, on the embedded server: the cost a worker pays per event.
-func BenchmarkPublish(b *testing.B) {
-	bus := openTest(b, Config{DataDir: b.TempDir()})
+// JetStream ack: the cost a worker pays per event.
+func BenchmarkPublish(b *testing.B) { benchServers(b, benchPublish) }
+
+func benchPublish(b *testing.B, bus *Bus) {
 	subj, _ := bus.Subject("org", "alarm", "received")
 	ctx := context.Background()
 	b.SetBytes(int64(len(benchPayload)))
@@ -29,8 +37,9 @@ func BenchmarkPublish(b *testing.B) {
 
 // BenchmarkPublishParallel measures throughput with many concurrent
 // publishers (HTTP handlers and workers publishing at once).
-func BenchmarkPublishParallel(b *testing.B) {
-	bus := openTest(b, Config{DataDir: b.TempDir()})
+func BenchmarkPublishParallel(b *testing.B) { benchServers(b, benchPublishParallel) }
+
+func benchPublishParallel(b *testing.B, bus *Bus) {
 	subj, _ := bus.Subject("org", "alarm", "received")
 	ctx := context.Background()
 	b.SetBytes(int64(len(benchPayload)))
@@ -49,8 +58,9 @@ func BenchmarkPublishParallel(b *testing.B) {
 
 // BenchmarkPublishToDelivery measures the time from Publish to the
 // subscriber's callback, one event at a time so queueing does not hide it.
-func BenchmarkPublishToDelivery(b *testing.B) {
-	bus := openTest(b, Config{DataDir: b.TempDir()})
+func BenchmarkPublishToDelivery(b *testing.B) { benchServers(b, benchPublishToDelivery) }
+
+func benchPublishToDelivery(b *testing.B, bus *Bus) {
 	subj, _ := bus.Subject("org", "alarm", "received")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

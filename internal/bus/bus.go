@@ -265,6 +265,23 @@ func (b *Bus) Subject(org, module, event string) (string, error) {
 	return subjectUnder(b.cfg.Root, org, module, event)
 }
 
+// Filter builds the subscription filter for one organisation's events:
+// <root>.<org>.<module>.> for one module, or <root>.<org>.> for all of them
+// when module is empty. The web layer builds a browser's filters with it
+// from the memberships it has checked, so an org ID can never widen them.
+func (b *Bus) Filter(org, module string) (string, error) {
+	if err := ValidToken(org); err != nil {
+		return "", fmt.Errorf("%w: org: %w", ErrSubject, err)
+	}
+	if module == "" {
+		return b.cfg.Root + "." + org + ".>", nil
+	}
+	if err := ValidToken(module); err != nil {
+		return "", fmt.Errorf("%w: module: %w", ErrSubject, err)
+	}
+	return b.cfg.Root + "." + org + "." + module + ".>", nil
+}
+
 // Close drains the connection (pending publishes and in-flight deliveries
 // finish) and shuts the embedded server down. It is safe to call twice.
 func (b *Bus) Close() error {

@@ -160,3 +160,31 @@ func FuzzParseFilterMatch(f *testing.F) {
 		}
 	})
 }
+
+func TestFilter(t *testing.T) {
+	b := &Bus{cfg: Config{Root: "vigil"}}
+	for _, tc := range []struct{ org, module, want string }{
+		{"acme", "", "vigil.acme.>"},
+		{"acme", "alarm", "vigil.acme.alarm.>"},
+		{"*", "", ""},
+		{">", "", ""},
+		{"a.b", "", ""},
+		{"acme", "al.arm", ""},
+		{"acme", "*", ""},
+		{"", "alarm", ""},
+	} {
+		got, err := b.Filter(tc.org, tc.module)
+		if tc.want == "" {
+			if !errors.Is(err, ErrSubject) {
+				t.Errorf("Filter(%q, %q) = %q, %v; want ErrSubject", tc.org, tc.module, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Filter(%q, %q) = %q, %v; want %q", tc.org, tc.module, got, err, tc.want)
+		}
+		if ValidFilter("vigil", got) != nil {
+			t.Errorf("Filter(%q, %q) = %q is not a valid filter", tc.org, tc.module, got)
+		}
+	}
+}
