@@ -36,9 +36,9 @@ func TestParseKey(t *testing.T) {
 		{"ABCD-EFGH-JKMN-PQRS", "ABCDEFGHJKMNPQRS", true},
 		{"abcd efgh jkmn pqrs", "ABCDEFGHJKMNPQRS", true},
 		{"0O1I-L234-5678-9XYZ", "0011123456789XYZ", true}, // look-alikes read as digits
-		{"ABCD-EFGH-JKMN-PQR", "", false},                  // too short
-		{"ABCD-EFGH-JKMN-PQRST", "", false},                // too long
-		{"ABCD-EFGH-JKMN-PQRU", "", false},                 // U is not in the alphabet
+		{"ABCD-EFGH-JKMN-PQR", "", false},                 // too short
+		{"ABCD-EFGH-JKMN-PQRST", "", false},               // too long
+		{"ABCD-EFGH-JKMN-PQRU", "", false},                // U is not in the alphabet
 		{"ABCD-EFGH-JKMN-PQR!", "", false},
 		{"", "", false},
 		{strings.Repeat("-", 1000), "", false},
