@@ -176,7 +176,9 @@ func (c *Case) DueSoon(now time.Time, d time.Duration) bool {
 	if c.Status == "closed" {
 		return false
 	}
-	soon := func(due, done *time.Time) bool { return due != nil && done == nil && !now.After(*due) && due.Sub(now) <= d }
+	soon := func(due, done *time.Time) bool {
+		return due != nil && done == nil && !now.After(*due) && due.Sub(now) <= d
+	}
 	return soon(c.AckDueAt, c.AckedAt) || soon(c.FeedbackDueAt, c.FeedbackAt) || soon(c.DueAt, nil)
 }
 
@@ -361,7 +363,9 @@ func DefaultSettings(org string) Settings {
 }
 
 // Wide reports whether role r has case-wide access under s.
-func (s *Settings) Wide(r auth.Role) bool { return r == auth.Owner || slices.Contains(s.CaseWideRoles, r) }
+func (s *Settings) Wide(r auth.Role) bool {
+	return r == auth.Owner || slices.Contains(s.CaseWideRoles, r)
+}
 
 // Validate checks settings.
 func (s *Settings) Validate() error {

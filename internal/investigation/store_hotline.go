@@ -124,7 +124,10 @@ func (s *Service) Report(ctx context.Context, orgID string, st Settings, in Hotl
 	})
 	if errors.Is(err, ErrThrottled) {
 		// Persist the count even though the report was refused.
-		s.DB.Write(ctx, func(tx *store.Tx) error { _, err := s.throttle(ctx, tx, "report", source, s.ReportsPerHour, true); return err })
+		s.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := s.throttle(ctx, tx, "report", source, s.ReportsPerHour, true)
+			return err
+		})
 	}
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +153,10 @@ func (s *Service) Access(ctx context.Context, orgID, key, password, source strin
 		return "", "", ErrThrottled
 	}
 	fail := func(why error) (string, string, error) {
-		if err := s.DB.Write(ctx, func(tx *store.Tx) error { _, err := s.throttle(ctx, tx, "fail", source, s.FailuresPerHour, true); return err }); err != nil {
+		if err := s.DB.Write(ctx, func(tx *store.Tx) error {
+			_, err := s.throttle(ctx, tx, "fail", source, s.FailuresPerHour, true)
+			return err
+		}); err != nil {
 			return "", "", err
 		}
 		return "", "", why
