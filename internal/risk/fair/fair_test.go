@@ -118,8 +118,8 @@ func TestPerEventPoissonClosedForm(t *testing.T) {
 		// Strictly greater: a loss of exactly 1000 does not exceed 1000.
 		near(t, "LEC", e.Exceedance, wantLEC[i], 5*math.Sqrt(0.25/n))
 	}
-	if res.Vuln != 1 || res.LEFMean != lam {
-		t.Errorf("vulnerability %g lef %g", res.Vuln, res.LEFMean)
+	if res.Vuln != nil || res.LEFMean != lam {
+		t.Errorf("vulnerability %v lef %g", res.Vuln, res.LEFMean)
 	}
 }
 
@@ -200,13 +200,13 @@ func TestVulnerabilityFromCapability(t *testing.T) {
 		Magnitude: &dist.Spec{Dist: "constant", Value: F(1)},
 	}
 	res := run(t, m, 100000)
-	near(t, "vulnerability", res.Vuln, 0.4, 1e-12)
+	near(t, "vulnerability", *res.Vuln, 0.4, 1e-12)
 	near(t, "lef_mean", res.LEFMean, 4, 1e-12)
 	// Ties are no loss: capability exactly equal to strength.
 	m.Vulnerability.ThreatCapability = &dist.Spec{Dist: "constant", Value: F(60)}
 	res = run(t, m, 1000)
-	if res.Vuln != 0 || res.ALEMean != 0 || res.PZeroLoss != 1 {
-		t.Errorf("tie: vuln %g mean %g p0 %g", res.Vuln, res.ALEMean, res.PZeroLoss)
+	if *res.Vuln != 0 || res.ALEMean != 0 || res.PZeroLoss != 1 {
+		t.Errorf("tie: vuln %g mean %g p0 %g", *res.Vuln, res.ALEMean, res.PZeroLoss)
 	}
 }
 

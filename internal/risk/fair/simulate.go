@@ -53,20 +53,22 @@ type Result struct {
 	ALEMean     float64     `json:"ale_mean"`
 	// ALEMeanExact is E[ALE] from the inputs' exact means; the simulated
 	// mean converges to it (StdError is the Monte Carlo standard error).
-	ALEMeanExact float64      `json:"ale_mean_exact"`
-	StdError     float64      `json:"std_error"`
-	ALESD        float64      `json:"ale_sd"`
-	Min          float64      `json:"min"`
-	P10          float64      `json:"p10"`
-	P50          float64      `json:"p50"`
-	P90          float64      `json:"p90"`
-	P95          float64      `json:"p95"`
-	P99          float64      `json:"p99"`
-	Max          float64      `json:"max"`
-	PZeroLoss    float64      `json:"p_zero_loss"`
-	LEFMean      float64      `json:"lef_mean"`
-	Vuln         float64      `json:"vulnerability"`
-	LEC          []Exceedance `json:"lec"`
+	ALEMeanExact float64 `json:"ale_mean_exact"`
+	StdError     float64 `json:"std_error"`
+	ALESD        float64 `json:"ale_sd"`
+	Min          float64 `json:"min"`
+	P10          float64 `json:"p10"`
+	P50          float64 `json:"p50"`
+	P90          float64 `json:"p90"`
+	P95          float64 `json:"p95"`
+	P99          float64 `json:"p99"`
+	Max          float64 `json:"max"`
+	PZeroLoss    float64 `json:"p_zero_loss"`
+	LEFMean      float64 `json:"lef_mean"`
+	// Vuln is the mean vulnerability, null when the model gives the loss
+	// event frequency directly.
+	Vuln *float64     `json:"vulnerability"`
+	LEC  []Exceedance `json:"lec"`
 }
 
 // ErrIterations reports an iteration count outside [1, MaxIterations].
@@ -146,10 +148,10 @@ func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 		Max:          total.max,
 		PZeroLoss:    float64(total.zeros) / float64(n),
 		LEFMean:      c.meanLEF(),
-		Vuln:         1,
 	}
 	if c.tef != nil {
-		res.Vuln = c.vulnMean()
+		v := c.vulnMean()
+		res.Vuln = &v
 	}
 	res.StdError = res.ALESD / math.Sqrt(float64(n))
 	if math.IsInf(res.ALEMean, 0) || math.IsNaN(res.ALEMean) || math.IsInf(res.ALESD, 0) || math.IsNaN(res.ALESD) {
