@@ -74,7 +74,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			break
 		}
 		lp, colOf := w.buildMaster(free, fixedRow, pool.rows, lead)
-		obj, solved := w.generate(lp, free, pool, colOf, stop)
+		obj, solved := w.generate(lp, free, pool, colOf, stop, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
 		if stop() {
 			return false
 		}
@@ -137,6 +137,38 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 		w.adopt(w.best)
 	}
 	return true
+}
+
+// roundEvery is how many pricing rounds pass between intermediate
+// roundings of the master.
+const roundEvery = 8
+
+// roundMaster turns the current master solution into a roster (each free
+// employee takes their heaviest column), polishes it, keeps it if it is the
+// best so far, and returns the worker to its best roster.
+func (w *worker) roundMaster(lp *masterLP, free []int, colOf [][]int, fixedRow [][]int, pool *columnPool) {
+	for e, row := range fixedRow {
+		if row != nil {
+			w.setRow(e, row)
+		}
+	}
+	for fi, e := range free {
+		bj, bv := -1, -1.0
+		for j, c := range colOf[fi] {
+			if v := lp.value(c); v > bv {
+				bj, bv = j, v
+			}
+		}
+		w.setRow(e, pool.rows[e][bj])
+	}
+	w.polish()
+	if better(w.bad, w.obj, w.bestBad, w.bestObj) {
+		w.snapshot()
+		if w.report != nil {
+			w.report()
+		}
+	}
+	w.adopt(w.best)
 }
 
 // polish runs best-response sweeps over all employees in random order until
@@ -254,18 +286,23 @@ func (w *worker) patternColumn(fi, F, e int, row []int) lpColumn {
 // generate alternates master solves and pricing until no free employee has
 // a row of negative reduced cost. It returns the master objective and
 // whether the LP was solved to optimality over all columns.
-func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool) (float64, bool) {
+func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool, round func()) (float64, bool) {
 	p := w.p
 	S := w.S
 	F := len(free)
 	row := make([]int, p.Days)
-	for round := 0; ; round++ {
+	for r := 0; ; r++ {
 		obj, optimal := lp.solve(20000)
 		if debugCG {
-			fmt.Fprintf(os.Stderr, "  round %d free %d cols %d obj %.3f optimal %v pivots %d\n", round, F, len(lp.cols), obj, optimal, lp.pivots)
+			fmt.Fprintf(os.Stderr, "  round %d free %d cols %d obj %.3f optimal %v pivots %d\n", r, F, len(lp.cols), obj, optimal, lp.pivots)
 		}
 		if !optimal || stop() {
 			return obj, false
+		}
+		if r > 0 && r%roundEvery == 0 {
+			// On big instances convergence takes long; a rounded roster
+			// now and then makes the search useful at any time.
+			round()
 		}
 		added := 0
 		for fi, e := range free {

@@ -79,7 +79,6 @@ func newRowModel(p *Problem, e int) *rowModel {
 		m.maxLenU = max(m.maxLenU, u)
 		m.limit = append(m.limit, emp.MaxShifts[s])
 	}
-	m.trackLimits(p, emp)
 	m.forbid = make([]bool, m.nA*m.nA)
 	for a, s := range m.allowed {
 		for _, f := range p.Shifts[s].ForbiddenNext {
@@ -99,6 +98,7 @@ func newRowModel(p *Problem, e int) *rowModel {
 	m.M1 = maxU + 1
 	m.minU = (emp.MinMinutes + unit - 1) / unit
 	m.W1 = min(emp.MaxWeekends, len(p.Weekends)) + 1
+	m.trackLimits(p, emp)
 	m.dayOff = make([]bool, p.Days)
 	for _, d := range emp.DaysOff {
 		m.dayOff[d] = true
@@ -167,8 +167,14 @@ func (m *rowModel) classify(p *Problem, emp *Employee) {
 	}
 }
 
-// maxCounter bounds the extra state the exact per-type maxima may add.
-const maxCounter = 64
+// maxCounter bounds the extra state the exact per-type maxima may add, and
+// stateBudget the size of a day's layer that counters may grow it to: on
+// long horizons with many shift types an exact counter would make every
+// row DP take a second, and the Lagrangian loop is far cheaper.
+const (
+	maxCounter  = 64
+	stateBudget = 40000
+)
 
 // trackLimits decides which per-type maxima the DP tracks exactly: those
 // that can bind (below both the horizon and what the minutes allow),
@@ -191,9 +197,10 @@ func (m *rowModel) trackLimits(p *Problem, emp *Employee) {
 		}
 	}
 	m.C = 1
+	limitC := max(1, min(maxCounter, stateBudget/(m.R*m.M1*m.W1)))
 	radix := make([]int, m.nA)
 	for _, c := range cs {
-		if m.C*(c.lim+1) <= maxCounter {
+		if m.C*(c.lim+1) <= limitC {
 			m.tracked[c.a] = true
 			radix[c.a] = m.C
 			m.C *= c.lim + 1

@@ -85,6 +85,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		wg.Go(func() {
 			w := newWorker(sh, opt.Seed, t)
 			workers[t] = w
+			w.report = func() { rep.offer(t, w) }
 			w.construct()
 			rep.offer(t, w)
 			more := func() bool { return !stop() && (opt.MaxIterations <= 0 || w.iter < opt.MaxIterations) }
