@@ -3,6 +3,7 @@ package app_test
 import (
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,6 +255,50 @@ func noSideScroll(t *testing.T, p *browsertest.Tab, page string) {
 	}
 }
 
+// knownDuplicateIDs are reported bugs: the site page's zone and contact forms
+// both render the shared "input" partial with name "name", so both inputs
+// get id "f-name" and the contact form's "Name" label points at the zone
+// field. Remove the entry when the templates give the fields distinct ids.
+var knownDuplicateIDs = map[string]bool{"f-name": true}
+
+// formsLabelled fails when ids repeat on a page (a label then names the
+// wrong field) or a visible form field has no label a screen reader can
+// announce.
+func formsLabelled(t *testing.T, p *browsertest.Tab, page string) {
+	t.Helper()
+	var dups []string
+	for _, id := range browsertest.Eval[[]string](p, `(() => {
+  const n = {};
+  document.querySelectorAll("[id]").forEach(e => n[e.id] = (n[e.id] || 0) + 1);
+  return Object.keys(n).filter(k => n[k] > 1);
+})()`) {
+		if !knownDuplicateIDs[id] {
+			dups = append(dups, id)
+		}
+	}
+	if len(dups) > 0 {
+		t.Errorf("%s repeats ids %v", page, dups)
+	}
+	// A field whose id is a known duplicate loses its label for the same
+	// reported reason; it is left out here so the report is not doubled.
+	unlabelled := browsertest.Eval[[]string](p, `Array.from(document.querySelectorAll("input, select, textarea"))
+  .filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+  .filter(e => !`+knownDupJS()+`.includes(e.id))
+  .map(e => e.name || e.id || e.outerHTML.slice(0, 60))`)
+	if len(unlabelled) > 0 {
+		t.Errorf("%s has form fields without a label: %v", page, unlabelled)
+	}
+}
+
+// knownDupJS is knownDuplicateIDs as a JavaScript array literal.
+func knownDupJS() string {
+	ids := make([]string, 0, len(knownDuplicateIDs))
+	for id := range knownDuplicateIDs {
+		ids = append(ids, strconv.Quote(id))
+	}
+	return "[" + strings.Join(ids, ",") + "]"
+}
+
 // layoutAndShots opens the core pages at phone width (and, when screenshots
 // are kept, at desktop width too), checks none needs sideways scrolling, and
 // saves a screenshot of each into $VIGIL_TEST_ARTIFACTS for people to look
@@ -295,6 +340,7 @@ func layoutAndShots(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 			}
 			p.Navigate(e.URL + pg.path)
 			noSideScroll(t, p, v.name+" "+pg.path)
+			formsLabelled(t, p, pg.path)
 			shot(p, v.name+"-"+pg.name)
 		}
 		if v.mobile {
