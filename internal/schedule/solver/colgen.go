@@ -1,9 +1,7 @@
 package solver
 
 import (
-	"fmt"
 	"math"
-	"os"
 	"slices"
 )
 
@@ -177,7 +175,7 @@ func (w *worker) polish() {
 	for {
 		before := w.obj
 		for _, e := range w.rng.Perm(len(w.rows)) {
-			w.reoptimise(e, 0)
+			w.reoptimise(e)
 		}
 		if w.obj >= before {
 			return
@@ -293,9 +291,6 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 	row := make([]int, p.Days)
 	for r := 0; ; r++ {
 		obj, optimal := lp.solve(20000)
-		if debugCG {
-			fmt.Fprintf(os.Stderr, "  round %d free %d cols %d obj %.3f optimal %v pivots %d\n", r, F, len(lp.cols), obj, optimal, lp.pivots)
-		}
 		if !optimal || stop() {
 			return obj, false
 		}
@@ -332,5 +327,3 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 		}
 	}
 }
-
-var debugCG = os.Getenv("EXP_DEBUG") != ""

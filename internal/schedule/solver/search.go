@@ -11,9 +11,7 @@ type shared struct {
 	models []*rowModel
 	// req[e][d*(S+1)+c] is employee e's request penalty for choice c (a
 	// shift, or S for off) on day d.
-	req [][]int64
-	// qualified[e] lists the employees that share a shift type with e;
-	// swapping days between unrelated employees is rarely feasible.
+	req   [][]int64
 	cover []Cover // [d*S+s]
 }
 
@@ -165,7 +163,7 @@ func (w *worker) setRow(e int, row []int) {
 // prices fills w.cost with employee e's marginal cost of each choice given
 // everybody else's current rows. Cover cost is convex in the head count, so
 // the marginal price of one more person is exact.
-func (w *worker) prices(e int, noise int) {
+func (w *worker) prices(e int) {
 	S := w.S
 	row := w.rows[e]
 	req := w.req[e]
@@ -184,9 +182,6 @@ func (w *worker) prices(e int, noise int) {
 			} else {
 				m = int64(c.WeightOver)
 			}
-			if noise > 0 {
-				m += int64(w.rng.IntN(2*noise+1) - noise)
-			}
 			w.cost[base+s] = m + req[base+s]
 		}
 		w.cost[base+S] = req[base+S]
@@ -194,10 +189,9 @@ func (w *worker) prices(e int, noise int) {
 }
 
 // reoptimise replaces e's row by the best row against the others' current
-// coverage (optionally with noisy prices, to diversify). It reports whether
-// a feasible row was found.
-func (w *worker) reoptimise(e int, noise int) bool {
-	w.prices(e, noise)
+// coverage. It reports whether a feasible row was found.
+func (w *worker) reoptimise(e int) bool {
+	w.prices(e)
 	if _, ok := w.models[e].bestRow(w.p, w.cost, &w.sc, w.tmp); !ok {
 		return false
 	}
@@ -205,7 +199,7 @@ func (w *worker) reoptimise(e int, noise int) bool {
 	return true
 }
 
-// penalised is the search's acceptance key: infeasible rows dominate.
+// key is the search's acceptance key: infeasible rows dominate.
 func (w *worker) key() (int, int64) { return w.bad, w.obj }
 
 func better(bad1 int, obj1 int64, bad2 int, obj2 int64) bool {
@@ -227,11 +221,11 @@ func (w *worker) snapshot() {
 func (w *worker) construct() {
 	w.order = w.rng.Perm(len(w.rows))
 	for _, e := range w.order {
-		w.reoptimise(e, 0)
+		w.reoptimise(e)
 	}
 	for range 2 {
 		for _, e := range w.order {
-			w.reoptimise(e, 0)
+			w.reoptimise(e)
 		}
 	}
 	w.snapshot()
@@ -240,7 +234,7 @@ func (w *worker) construct() {
 // ruinRecreate clears k random employees' rows and re-inserts them one by
 // one with the exact row DP, then polishes each once more. The move is kept
 // if it is not worse; otherwise the rows are restored.
-func (w *worker) ruinRecreate(k int, noise int) {
+func (w *worker) ruinRecreate(k int) {
 	n := len(w.rows)
 	k = min(k, n)
 	bad0, obj0 := w.key()
@@ -256,10 +250,10 @@ func (w *worker) ruinRecreate(k int, noise int) {
 	}
 	w.rng.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
 	for _, e := range pick {
-		w.reoptimise(e, noise)
+		w.reoptimise(e)
 	}
 	for _, e := range pick {
-		w.reoptimise(e, 0)
+		w.reoptimise(e)
 	}
 	bad1, obj1 := w.key()
 	if better(bad0, obj0, bad1, obj1) {

@@ -10,18 +10,19 @@ import (
 // Options control a search.
 type Options struct {
 	// Seed and Threads fully determine the search: thread i's moves depend
-	// only on (Seed, i), and threads exchange their best rosters only at
-	// epoch boundaries counted in iterations, merging ties by thread index.
-	// A wall-clock limit (TimeLimit or a context deadline) only cuts the
-	// search short, but where it cuts depends on machine speed, so only
+	// only on (Seed, i), threads share nothing while running, and the best
+	// roster wins (ties to the lowest thread index). A wall-clock limit
+	// (TimeLimit or a context deadline) only cuts the search short, but
+	// where it cuts depends on machine speed and load, so only
 	// MaxIterations gives bit-for-bit reproducible results.
 	Seed    uint64
 	Threads int // 0 means runtime.GOMAXPROCS(0)
 	// TimeLimit bounds the search; 0 means no limit other than ctx and
 	// MaxIterations. If all three are unset the search runs until ctx ends.
 	TimeLimit time.Duration
-	// MaxIterations bounds the large-neighbourhood iterations per thread;
-	// 0 means unlimited.
+	// MaxIterations bounds the iterations per thread (a column-generation
+	// dive or a large-neighbourhood move each count as one); 0 means
+	// unlimited.
 	MaxIterations int64
 	// Progress, if set, is called (from solver goroutines, one call at a
 	// time) whenever the best roster found so far improves.
@@ -146,12 +147,12 @@ func (w *worker) step() {
 	n := len(w.rows)
 	switch r := w.rng.IntN(100); {
 	case r < 15:
-		w.reoptimise(w.rng.IntN(n), 0)
+		w.reoptimise(w.rng.IntN(n))
 	case r < 30:
 		w.swapPass(20)
 	default:
 		k := 2 + w.rng.IntN(min(n, 6))
-		w.ruinRecreate(k, 0)
+		w.ruinRecreate(k)
 	}
 }
 
