@@ -2,6 +2,7 @@ package dist
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -407,4 +408,78 @@ func BenchmarkSumN(b *testing.B) {
 		x += p.SumN(r, 100)
 	}
 	_ = x
+}
+
+func TestCountTable(t *testing.T) {
+	c, ok := NewCountTable(Constant{V: 3}, 0.5)
+	if !ok {
+		t.Fatal("constant rate not tabulated")
+	}
+	for k := range 20 {
+		want := math.Exp(-1.5) * math.Pow(1.5, float64(k)) / math.Gamma(float64(k)+1)
+		near(t, "constant-rate pmf", c.PMF(k), want, 1e-15)
+	}
+	for _, rate := range []Dist{
+		NewPERT(2, 10, 30, 4, ""), NewPERT(0, 0, 5, 4, PERTPyfair), NewPERT(0.01, 0.1, 900, 4, ""),
+		Uniform{A: 1, B: 4}, NewNormal(5, 2, 0, 12),
+	} {
+		const scale = 0.6
+		tab, ok := NewCountTable(rate, scale)
+		if !ok {
+			t.Fatalf("%s not tabulated", rate.Kind())
+		}
+		var m1, m2, sum float64
+		for k := range tab.cdf {
+			p := tab.PMF(k)
+			sum += p
+			m1 += float64(k) * p
+			m2 += float64(k) * float64(k) * p
+		}
+		mean := scale * rate.Mean()
+		near(t, rate.Kind()+" pmf total", sum, 1, 1e-12)
+		near(t, rate.Kind()+" mixture mean", m1/mean, 1, 1e-7)
+		near(t, rate.Kind()+" mixture var", (m2-m1*m1)/(mean+scale*scale*rate.Var()), 1, 1e-6)
+		// Draws against the direct two-stage process.
+		r1, r2 := NewRand(1, 1), NewRand(2, 2)
+		const n = 300000
+		var h1, h2 [40]float64
+		for range n {
+			if k := tab.Draw(r1); k < 40 {
+				h1[k]++
+			}
+			if k := PoissonDraw(r2, scale*rate.Sample(r2)); k < 40 {
+				h2[int(k)]++
+			}
+		}
+		for k := range 40 {
+			p := tab.PMF(k)
+			se := math.Sqrt(p * (1 - p) / n)
+			near(t, fmt.Sprintf("%s table draws P(N=%d)", rate.Kind(), k), h1[k]/n, p, 5*se+5.0/n)
+			near(t, fmt.Sprintf("%s direct draws P(N=%d)", rate.Kind(), k), h2[k]/n, p, 5*se+5.0/n)
+		}
+	}
+	if _, ok := NewCountTable(LognormalFromInterval(1, 10, 0.9), 1); ok {
+		t.Error("unbounded rate tabulated")
+	}
+	if _, ok := NewCountTable(Constant{V: 1e6}, 1); ok {
+		t.Error("huge rate tabulated")
+	}
+}
+
+func BenchmarkCountTableDraw(b *testing.B) {
+	tab, _ := NewCountTable(NewPERT(2, 10, 30, 4, ""), 0.6)
+	r := NewRand(1, 2)
+	s := 0
+	for b.Loop() {
+		s += tab.Draw(r)
+	}
+	_ = s
+}
+
+func BenchmarkCountTableBuild(b *testing.B) {
+	p := NewPERT(2, 10, 30, 4, "")
+	p.Prepare()
+	for b.Loop() {
+		NewCountTable(p, 0.6)
+	}
 }

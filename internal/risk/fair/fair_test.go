@@ -165,6 +165,14 @@ func TestMeansMatchClosedForm(t *testing.T) {
 				Magnitude: &dist.Spec{Dist: "pert", Min: F(1e4), Mode: F(5e4), Max: F(4e5)},
 			},
 		},
+		"lef pert (tabulated counts) with secondary": {
+			Frequency: &dist.Spec{Dist: "pert", Min: F(0.1), Mode: F(0.5), Max: F(3)},
+			Magnitude: &dist.Spec{Dist: "lognormal", Low: F(5000), High: F(90000)},
+			Secondary: &Secondary{
+				Frequency: &dist.Spec{Dist: "pert", Min: F(0.1), Mode: F(0.2), Max: F(0.5)},
+				Magnitude: &dist.Spec{Dist: "constant", Value: F(25000)},
+			},
+		},
 		"lef poisson rate, tcap vs rs": {
 			TEF: &dist.Spec{Dist: "poisson", Rate: F(6)},
 			Vulnerability: &Vulnerability{

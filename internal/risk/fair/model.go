@@ -164,8 +164,9 @@ type compiled struct {
 	pl, slef, slm dist.Dist
 	agg           Aggregation
 	thresholds    []float64
-	runaway       atomic.Bool // a year exceeded yearCap
-	yearCap       float64     // most loss events one simulated year may draw
+	counts        *dist.CountTable // per-event: N drawn from its tabulated mixture
+	runaway       atomic.Bool      // a year exceeded yearCap
+	yearCap       float64          // most loss events one simulated year may draw
 }
 
 // Validate checks the model and reports the first problem by field path.
@@ -238,7 +239,37 @@ func (m *Model) compile() (*compiled, error) {
 		}
 	}
 	c.thresholds = m.LECThresholds
+	if c.agg == PerEvent {
+		c.counts = c.countTable()
+	}
 	return c, nil
+}
+
+// countTable tabulates the annual loss event count when it is a Poisson
+// mixture over one bounded rate distribution (the usual PERT TEF or LEF
+// with a fixed vulnerability); otherwise counts are drawn rate first.
+func (c *compiled) countTable() *dist.CountTable {
+	rateOf := func(d dist.Dist) dist.Dist {
+		switch r := d.(type) {
+		case dist.Poisson:
+			return dist.Constant{V: r.Rate}
+		case dist.PoissonPERT:
+			return r.RateDist
+		}
+		return d
+	}
+	var t *dist.CountTable
+	var ok bool
+	switch {
+	case c.lef != nil:
+		t, ok = dist.NewCountTable(rateOf(c.lef), 1)
+	case c.vDist == nil:
+		t, ok = dist.NewCountTable(rateOf(c.tef), c.vConst)
+	}
+	if !ok {
+		return nil
+	}
+	return t
 }
 
 func (c *compiled) compileVuln(v *Vulnerability) error {

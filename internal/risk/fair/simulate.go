@@ -174,27 +174,24 @@ func Simulate(ctx context.Context, m *Model, o Options) (*Result, error) {
 // run fills out with simulated annual losses.
 func (c *compiled) run(r *dist.Rand, out []float64) {
 	perEvent := c.agg == PerEvent
+	if perEvent && c.counts != nil && c.slef == nil {
+		// The common case in one tight loop: tabulated count, summed draws.
+		for i := range out {
+			n := c.counts.Draw(r)
+			if float64(n) > c.yearCap {
+				c.runaway.Store(true)
+				return
+			}
+			out[i] = dist.SumN(c.pl, r, n)
+		}
+		return
+	}
 	for i := range out {
-		// Loss event rate (or, per-year, the loss event frequency itself).
+		// Loss event rate (or, per-year, the loss event frequency itself);
+		// not needed when the count comes from the tabulated mixture.
 		var f float64
-		switch {
-		case c.lef != nil && perEvent && c.lefR != nil:
-			f = c.lefR.SampleRate(r)
-		case c.lef != nil:
-			f = c.lef.Sample(r)
-		default:
-			// A Poisson count of threat events thinned with probability v
-			// is Poisson(rate·v): exact, and no binomial draw needed.
-			if perEvent && c.tefR != nil {
-				f = c.tefR.SampleRate(r)
-			} else {
-				f = c.tef.Sample(r)
-			}
-			if c.vDist != nil {
-				f *= c.vDist.Sample(r)
-			} else {
-				f *= c.vConst
-			}
+		if !perEvent || c.counts == nil {
+			f = c.rate(r, perEvent)
 		}
 		slef := 0.0
 		if c.slef != nil {
@@ -210,7 +207,12 @@ func (c *compiled) run(r *dist.Rand, out []float64) {
 			out[i] = f * m
 			continue
 		}
-		events := dist.PoissonDraw(r, f)
+		var events float64
+		if c.counts != nil {
+			events = float64(c.counts.Draw(r))
+		} else {
+			events = dist.PoissonDraw(r, f)
+		}
 		if events > c.yearCap {
 			c.runaway.Store(true)
 			return
@@ -228,6 +230,28 @@ func (c *compiled) run(r *dist.Rand, out []float64) {
 		}
 		out[i] = loss
 	}
+}
+
+// rate draws the loss event rate (per-event) or frequency (per-year).
+func (c *compiled) rate(r *dist.Rand, perEvent bool) float64 {
+	switch {
+	case c.lef != nil && perEvent && c.lefR != nil:
+		return c.lefR.SampleRate(r)
+	case c.lef != nil:
+		return c.lef.Sample(r)
+	}
+	// A Poisson count of threat events thinned with probability v is
+	// Poisson(rate·v): exact, and no binomial draw needed.
+	var f float64
+	if perEvent && c.tefR != nil {
+		f = c.tefR.SampleRate(r)
+	} else {
+		f = c.tef.Sample(r)
+	}
+	if c.vDist != nil {
+		return f * c.vDist.Sample(r)
+	}
+	return f * c.vConst
 }
 
 // chunkStats are per-chunk moments, merged with Chan et al.'s formula so the
