@@ -63,6 +63,24 @@ func site(t testing.TB) *httptest.Server {
 	return srv
 }
 
+// TestBrowsertest runs every case on one Chromium: starting one takes
+// seconds on a loaded machine, and tabs are isolated from each other anyway.
+func TestBrowsertest(t *testing.T) {
+	b := browsertest.New(t)
+	for _, c := range []struct {
+		name string
+		fn   func(*testing.T, *browsertest.Browser)
+	}{
+		{"TabSteps", testTabSteps},
+		{"ConsoleProblems", testConsoleProblems},
+		{"TabsHaveSeparateCookies", testTabsHaveSeparateCookies},
+		{"StuckStepFailsWithScreenshot", testStuckStepFailsWithScreenshot},
+		{"ConsoleProblemFailsTest", testConsoleProblemFailsTest},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, b) })
+	}
+}
+
 // problems waits briefly for console problems to arrive and takes them.
 func problems(p *browsertest.Tab) []chromedp.ConsoleMessage {
 	deadline := time.Now().Add(5 * time.Second)
@@ -73,8 +91,7 @@ func problems(p *browsertest.Tab) []chromedp.ConsoleMessage {
 	}
 }
 
-func TestTabSteps(t *testing.T) {
-	b := browsertest.New(t)
+func testTabSteps(t *testing.T, b *browsertest.Browser) {
 	srv := site(t)
 	p := b.Tab(t)
 	p.Navigate(srv.URL)
@@ -108,8 +125,7 @@ func TestTabSteps(t *testing.T) {
 	}
 }
 
-func TestConsoleProblems(t *testing.T) {
-	b := browsertest.New(t)
+func testConsoleProblems(t *testing.T, b *browsertest.Browser) {
 	srv := site(t)
 	cases := []struct {
 		path, want string
@@ -141,8 +157,7 @@ func TestConsoleProblems(t *testing.T) {
 	})
 }
 
-func TestTabsHaveSeparateCookies(t *testing.T) {
-	b := browsertest.New(t)
+func testTabsHaveSeparateCookies(t *testing.T, b *browsertest.Browser) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /set", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "who", Value: "first", Path: "/"})
@@ -227,8 +242,7 @@ func inGoroutine(fn func()) {
 
 // A step that can never succeed must fail within ActionTimeout, leave a
 // screenshot of the page and name the step and the page.
-func TestStuckStepFailsWithScreenshot(t *testing.T) {
-	b := browsertest.New(t)
+func testStuckStepFailsWithScreenshot(t *testing.T, b *browsertest.Browser) {
 	srv := site(t)
 	defer func(d time.Duration) { browsertest.ActionTimeout = d }(browsertest.ActionTimeout)
 	browsertest.ActionTimeout = 2 * time.Second
@@ -257,8 +271,7 @@ func TestStuckStepFailsWithScreenshot(t *testing.T) {
 }
 
 // Console problems found at the end of a test fail it.
-func TestConsoleProblemFailsTest(t *testing.T) {
-	b := browsertest.New(t)
+func testConsoleProblemFailsTest(t *testing.T, b *browsertest.Browser) {
 	srv := site(t)
 	rec := &recorder{TB: t}
 	p := b.Tab(rec)
@@ -312,5 +325,60 @@ func BenchmarkOpenTab(b *testing.B) {
 	br := browsertest.New(b)
 	for b.Loop() {
 		br.Tab(b).Close()
+	}
+}
+
+func (r *recorder) Skipf(format string, args ...any) {
+	r.Logf("SKIP: "+format, args...)
+	runtime.Goexit()
+}
+
+// Without a browser a developer's run skips, but CI must fail: a browser
+// suite that silently skips in CI proves nothing.
+func TestNewWithoutBrowser(t *testing.T) {
+	cases := []struct {
+		name, browser, ci string
+		fail              bool
+		say               string
+	}{
+		{"unset, developer", "", "", false, "SKIP: VIGIL_TEST_BROWSER not set"},
+		{"unset, CI", "", "true", true, "CI=true but VIGIL_TEST_BROWSER is not set"},
+		{"missing binary", filepath.Join(t.TempDir(), "no-chromium"), "", true, "no-chromium"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(browsertest.EnvBrowser, c.browser)
+			t.Setenv("CI", c.ci)
+			rec := &recorder{TB: t}
+			var got *browsertest.Browser
+			inGoroutine(func() { got = browsertest.New(rec) })
+			if got != nil {
+				t.Fatal("New returned a browser")
+			}
+			if rec.Failed() != c.fail || !strings.Contains(rec.text(), c.say) {
+				t.Fatalf("failed=%v, output %q; want failed=%v saying %q", rec.Failed(), rec.text(), c.fail, c.say)
+			}
+		})
+	}
+}
+
+func TestProblem(t *testing.T) {
+	cases := []struct {
+		name string
+		m    chromedp.ConsoleMessage
+		want bool
+	}{
+		{"log", chromedp.ConsoleMessage{Type: chromedp.ConsoleLog, Text: "hello"}, false},
+		{"warning", chromedp.ConsoleMessage{Type: chromedp.ConsoleWarning, Text: "deprecated API"}, false},
+		{"console.error", chromedp.ConsoleMessage{Type: chromedp.ConsoleError, Text: "oops"}, true},
+		{"exception", chromedp.ConsoleMessage{Type: chromedp.ConsoleException, Text: "Uncaught Error: boom"}, true},
+		{"CSP as warning", chromedp.ConsoleMessage{Type: chromedp.ConsoleWarning, Text: "Refused to apply inline style because it violates the following Content Security Policy directive"}, true},
+		{"failed asset", chromedp.ConsoleMessage{Type: chromedp.ConsoleError, Source: "network", URL: "http://x/static/app.css", Text: "Failed to load resource: 404"}, true},
+		{"favicon", chromedp.ConsoleMessage{Type: chromedp.ConsoleError, Source: "network", URL: "http://x/favicon.ico", Text: "Failed to load resource: 404"}, false},
+	}
+	for _, c := range cases {
+		if got := browsertest.Problem(c.m); got != c.want {
+			t.Errorf("%s: Problem = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
