@@ -70,6 +70,42 @@ func TestPercentilesType7(t *testing.T) {
 			}
 		}
 	}
+	// Large inputs with the shapes simulations produce: heavy tails, a mass
+	// at zero, a few repeated values, sorted runs, and a sparse lattice of
+	// zeros in otherwise continuous data.
+	const big = 1 << 19
+	stride := big / (1 << 15)
+	for _, kind := range []string{"lognormal", "many zeros", "few values", "sorted", "zero lattice"} {
+		xs := make([]float64, big)
+		for i := range xs {
+			switch kind {
+			case "lognormal":
+				xs[i] = math.Exp(r.NormFloat64())
+			case "many zeros":
+				if r.Float64() < 0.3 {
+					xs[i] = r.ExpFloat64()
+				}
+			case "few values":
+				xs[i] = float64(r.IntN(3))
+			case "sorted":
+				xs[i] = float64(i) / 7
+			case "zero lattice":
+				if i%stride != 0 {
+					xs[i] = 1 + r.Float64()
+				}
+			}
+		}
+		want := make([]float64, len(ps))
+		for i, p := range ps {
+			want[i] = type7(xs, p)
+		}
+		got := Percentiles(xs, ps)
+		for i := range ps {
+			if got[i] != want[i] {
+				t.Errorf("n=%d %s p=%g: got %g want %g", big, kind, ps[i], got[i], want[i])
+			}
+		}
+	}
 	// numpy.percentile([1,2,3,4], [10, 50, 90]) = [1.3, 2.5, 3.7].
 	got := Percentiles([]float64{4, 1, 3, 2}, []float64{0.1, 0.5, 0.9})
 	for i, w := range []float64{1.3, 2.5, 3.7} {
