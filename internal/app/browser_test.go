@@ -77,6 +77,20 @@ func ownerAddsSite(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 	p.Fill("#f-name", "Harbour Depot")
 	p.Fill("#f-code", "HD-1")
 	p.Fill("#f-city", "Boston")
+	// A mistyped time zone comes back as a 400 with the error beside the
+	// field, what was typed kept, and nothing written.
+	p.Fill("#f-timezone", "America/New_Yrok")
+	p.AllowConsole(`status of 400`)
+	if st := p.ClickLink("main form", "Create site"); st != 400 {
+		t.Fatalf("bad time zone: status %d, want 400", st)
+	}
+	p.WaitText(".field.has-error", "not a known IANA time zone")
+	if got := browsertest.Eval[string](p, `document.querySelector("#f-name").value + "|" + document.querySelector("#f-city").value`); got != "Harbour Depot|Boston" {
+		t.Errorf("form after a validation error kept %q, want the typed values", got)
+	}
+	if n := e.Count(`SELECT count(*) FROM sites WHERE name = ?`, "Harbour Depot"); n != 0 {
+		t.Fatalf("a rejected site form wrote %d sites", n)
+	}
 	p.Fill("#f-timezone", "America/New_York")
 	p.ClickLink("main form", "Create site")
 	p.WaitText("main h1", "Harbour Depot")
