@@ -19,6 +19,7 @@ import (
 	"vigil/internal/blob"
 	"vigil/internal/bus"
 	"vigil/internal/config"
+	"vigil/internal/investigation"
 	"vigil/internal/org"
 	"vigil/internal/store"
 	"vigil/internal/web"
@@ -114,7 +115,7 @@ func (a *App) buildWeb() error {
 		}
 		return nil
 	}
-	tmpl, err := web.ParseTemplates(account.Templates, org.Templates)
+	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates)
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,7 @@ func (a *App) buildWeb() error {
 	a.Web = s
 	(&account.Handlers{Auth: a.Auth, DB: a.DB, Web: s, Stats: a.stats}).Register()
 	(&org.Handlers{S: a.Orgs, Web: s}).Register()
+	(&investigation.Handlers{S: investigation.NewService(a.DB, a.Blob, a.Auth, a.Orgs, a.Now), Web: s}).Register()
 	return nil
 }
 

@@ -320,3 +320,11 @@ func (s *Service) OpenFile(ctx context.Context, ev *Evidence) (io.ReadCloser, er
 	}
 	return rc, err
 }
+
+// verifyChain returns why an item's chain is broken, or "".
+func verifyChain(links []custody.Link, ev *Evidence) string {
+	if b := custody.Verify(links, ev.ID, ev.SHA256); b != nil {
+		return b.Error()
+	}
+	return ""
+}
