@@ -60,6 +60,23 @@ func serve(ctx context.Context, s stdio, cfg config.Config, withDemo bool, orgNa
 		return err
 	}
 	defer a.Close()
+	// The alarm module's background work (DC-09 receiver, live hub,
+	// supervision) stops with ctx; waiting for it before a.Close lets
+	// commits in flight finish, so every ACKed frame is stored.
+	alarmDone := make(chan struct{})
+	if cfg.DC09Listen != "" {
+		if err := a.Alarm.ListenDC09(cfg.DC09Listen); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "alarm receiver (SIA DC-09, TCP+UDP) on %s\n", a.Alarm.DC09Addr())
+	}
+	go func() {
+		if err := a.Alarm.Run(ctx); err != nil {
+			log.Error("alarm module stopped", "err", err)
+		}
+		close(alarmDone)
+	}()
+	defer func() { <-alarmDone }()
 	if withDemo {
 		accounts, err := demo.Load(ctx, a.DB, a.Auth, a.Orgs)
 		switch {

@@ -261,24 +261,26 @@ type Account struct {
 }
 
 // OnTest reports whether signals are logged but not alarmed at now.
-func (a *Account) OnTest(now time.Time) bool { return a.OnTestUntil != nil && now.Before(*a.OnTestUntil) }
+func (a *Account) OnTest(now time.Time) bool {
+	return a.OnTestUntil != nil && now.Before(*a.OnTestUntil)
+}
 
 // AccountInput is the body of create/update; nil fields are left unchanged
 // on update.
 type AccountInput struct {
-	SiteID       *string              `json:"site_id,omitempty"`
-	Number       *string              `json:"number,omitempty"`
-	Receiver     *string              `json:"receiver,omitempty"`
-	Line         *string              `json:"line,omitempty"`
-	Name         *string              `json:"name,omitempty"`
-	Key          *string              `json:"key,omitempty"`
-	KeyFormat    *string              `json:"key_format,omitempty"`
-	Encrypted    *bool                `json:"encrypted,omitempty"`
-	Quirks       *dc09.Quirks         `json:"quirks,omitempty"`
-	SupervisionS *int                 `json:"supervision_s,omitempty"`
-	ZoneMap      map[string]ZoneInfo  `json:"zone_map,omitempty"`
-	Overrides    map[string]Override  `json:"overrides,omitempty"`
-	OnTestUntil  *string              `json:"on_test_until,omitempty"` // RFC 3339, or "" to clear
+	SiteID       *string             `json:"site_id,omitempty"`
+	Number       *string             `json:"number,omitempty"`
+	Receiver     *string             `json:"receiver,omitempty"`
+	Line         *string             `json:"line,omitempty"`
+	Name         *string             `json:"name,omitempty"`
+	Key          *string             `json:"key,omitempty"`
+	KeyFormat    *string             `json:"key_format,omitempty"`
+	Encrypted    *bool               `json:"encrypted,omitempty"`
+	Quirks       *dc09.Quirks        `json:"quirks,omitempty"`
+	SupervisionS *int                `json:"supervision_s,omitempty"`
+	ZoneMap      map[string]ZoneInfo `json:"zone_map,omitempty"`
+	Overrides    map[string]Override `json:"overrides,omitempty"`
+	OnTestUntil  *string             `json:"on_test_until,omitempty"` // RFC 3339, or "" to clear
 }
 
 var hexIdent = regexp.MustCompile(`^[0-9A-F]{1,16}$`)
@@ -419,4 +421,11 @@ func mustJSON(v any) string {
 		panic(err) // only plain structs and maps are marshalled here
 	}
 	return string(b)
+}
+
+// jsonStrict decodes one JSON value, refusing unknown fields.
+func jsonStrict(s string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

@@ -105,7 +105,7 @@ func FromSignal(sig receiver.Signal, acct *Account, siteName string) []Event {
 					e.Type, _ = classType(string(c.Class))
 				}
 			}
-				add(e)
+			add(e)
 		}
 		if len(m.Events) == 0 {
 			e := base

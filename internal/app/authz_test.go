@@ -155,6 +155,45 @@ func routes(t *testing.T) []route {
 		}, 0},
 		{"GET", "/audit", auth.AuditRead, kList, id("/audit?org_id=%s"), 0},
 
+		// Alarm monitoring. Alarms and accounts are made fresh per request
+		// (working an alarm changes it), in the tenant the row runs against.
+		{"GET", "/alarms", auth.AlarmRead, kList, id("/alarms?org_id=%s"), 0},
+		{"GET", "/alarms/{id}", auth.AlarmRead, kObject, alarmReq(curT, "", "resolved"), 0},
+		{"POST", "/alarms/{id}/ack", auth.AlarmHandle, kObject, alarmReq(curT, "/ack", "new"), 0},
+		{"POST", "/alarms/{id}/steps", auth.AlarmHandle, kObject, alarmBody(curT, "/steps", map[string]any{"step": "review", "status": "done"}), 0},
+		{"POST", "/alarms/{id}/notes", auth.AlarmHandle, kObject, alarmBody(curT, "/notes", map[string]any{"text": "checked"}), 0},
+		{"POST", "/alarms/{id}/dispatch", auth.AlarmHandle, kObject, alarmBody(curT, "/dispatch", map[string]any{"to": "Patrol 2"}), 0},
+		{"POST", "/alarms/{id}/resolve", auth.AlarmHandle, kObject, alarmBody(curT, "/resolve", map[string]any{"disposition": "false_equipment"}), 0},
+		{"POST", "/alarms/{id}/close", auth.AlarmHandle, kObject, alarmReq(curT, "/close", "resolved"), 0},
+		{"GET", "/alarm-events", auth.AlarmRead, kList, id("/alarm-events?org_id=%s"), 0},
+		{"GET", "/alarm-accounts", auth.AlarmRead, kList, id("/alarm-accounts?org_id=%s"), 0},
+		{"POST", "/alarm-accounts", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			seq++
+			return "/alarm-accounts", map[string]any{"site_id": t.Site.ID, "number": fmt.Sprintf("A%04X", seq)}
+		}, 0},
+		{"GET", "/alarm-accounts/{id}", auth.AlarmRead, kObject, accountReq(curT, ""), 0},
+		{"PATCH", "/alarm-accounts/{id}", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			path, _ := accountReq(curT, "")(e, t)
+			return path, map[string]any{"name": "renamed"}
+		}, 0},
+		{"DELETE", "/alarm-accounts/{id}", auth.AlarmAdmin, kObject, accountReq(curT, ""), 0},
+		// Unprovisioned accounts belong to no tenant: only operator
+		// administrators see them, never a client organisation's users.
+		{"GET", "/alarm-unknown", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/alarm-unknown", nil }, 403},
+		{"GET", "/alarm-sources", auth.AlarmAdmin, kList, id("/alarm-sources?org_id=%s"), 0},
+		{"POST", "/alarm-sources", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-sources", map[string]any{"site_id": t.Site.ID, "kind": "webhook", "name": "Video analytics"}
+		}, 0},
+		{"DELETE", "/alarm-sources/{id}", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-sources/" + webhookSource(curT, e, t).ID, nil
+		}, 0},
+		{"GET", "/alarm-sops", auth.AlarmRead, kList, id("/alarm-sops?org_id=%s"), 0},
+		{"PUT", "/alarm-sops", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-sops", map[string]any{"org_id": t.Org.ID, "alarm_type": "fire", "name": "Fire (client)",
+				"steps": []map[string]any{{"id": "call", "text": "Call the fire service", "kind": "call", "call": "fire", "required": true}}}
+		}, 0},
+		{"POST", "/ingest/{token}", "", kSelf, nil, 0},
+
 		{"POST", "/auth/login", "", kSelf, nil, 0},
 		{"POST", "/auth/logout", "", kSelf, nil, 0},
 		{"GET", "/me", "", kSelf, nil, 0},
@@ -311,6 +350,13 @@ func checkSelf(t *testing.T, e *apptest.Env, c *apptest.Client, role auth.Role, 
 		return
 	case "POST /me/tokens":
 		res = c.Do("POST", "/api/v1/me/tokens", map[string]any{"name": "matrix", "expires": "1d"})
+	case "POST /ingest/{token}":
+		// The webhook's secret token is the credential, not the session.
+		src := webhookSource(t, e, e.A)
+		res = e.Anon().Do("POST", "/api/v1/ingest/"+src.Token, map[string]any{"type": "video", "description": "Person in yard", "id": "evt-" + string(role)})
+		if bad := e.Anon().Do("POST", "/api/v1/ingest/whk_not-a-real-token-at-all", map[string]any{"type": "video"}); bad.Status != 404 {
+			t.Errorf("ingest with a wrong token: %d, want 404", bad.Status)
+		}
 	case "DELETE /me/tokens/{id}":
 		var out struct{ Detail struct{ ID string } }
 		c.Do("POST", "/api/v1/me/tokens", map[string]any{"name": "to revoke"}).JSON(&out)

@@ -29,6 +29,8 @@ type Config struct {
 	TLSKey   string
 	LogLevel string
 	LogJSON  bool
+	// DC09Listen is the alarm receiver's TCP+UDP address; empty: none.
+	DC09Listen string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 }
@@ -52,6 +54,7 @@ func (c *Config) Options() []Option {
 		{"tls-key", "VIGIL_TLS_KEY", "", "TLS private key file", false, &c.TLSKey},
 		{"log-level", "VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
 		{"log-json", "VIGIL_LOG_JSON", "false", "log as JSON lines instead of text", false, &c.LogJSON},
+		{"dc09-listen", "VIGIL_DC09_LISTEN", "", "SIA DC-09 alarm receiver address, TCP and UDP (e.g. :9000; port 0 picks one); empty: no receiver", false, &c.DC09Listen},
 		{"trust-proxy", "VIGIL_TRUST_PROXY", "false", "behind a reverse proxy: take the client address from X-Forwarded-For (for login throttling and logs)", false, &c.TrustProxy},
 	}
 }
@@ -99,6 +102,11 @@ func (c Config) Validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("--addr %q: want host:port (%v)", c.Addr, err))
+	}
+	if c.DC09Listen != "" {
+		if _, _, err := net.SplitHostPort(c.DC09Listen); err != nil {
+			errs = append(errs, fmt.Errorf("--dc09-listen %q: want host:port (%v)", c.DC09Listen, err))
+		}
 	}
 	if c.Data == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
