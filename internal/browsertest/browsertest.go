@@ -10,6 +10,18 @@
 // saved as a PNG (in $VIGIL_TEST_ARTIFACTS when set, else t.TempDir()) and
 // its path logged. Console errors, uncaught exceptions and
 // Content-Security-Policy violations fail the test unless allowed explicitly.
+//
+// A test reads as the steps a person takes:
+//
+//	b := browsertest.New(t)        // one Chromium per test (or per suite)
+//	p := b.Tab(t)                  // a tab with its own cookies
+//	p.Navigate(srv.URL + "/login")
+//	p.Fill("#f-email", "owner@example.test")
+//	p.Fill("#f-password", password)
+//	p.ClickLink("main form", "Sign in") // waits for the next page
+//	p.WaitText("main h1", "Overview")
+//
+// Run with VIGIL_TEST_BROWSER=/usr/bin/chromium (apt-get install chromium).
 package browsertest
 
 import (
