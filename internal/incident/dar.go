@@ -213,3 +213,16 @@ func (s *Service) SetDARStatus(ctx context.Context, d *DAR, status string, p *au
 		return s.record(ctx, tx, p, d.OrgID, "dar."+status, "dar", d.SiteID+"/"+d.Day, map[string]any{"entries": len(d.Entries), "incidents": len(d.Incidents)})
 	})
 }
+
+// DARAttachment returns a photo logged in a DAR within orgs, with the site
+// and day of its entry.
+func (s *Service) DARAttachment(ctx context.Context, orgs []string, id string) (*Attachment, string, string, error) {
+	ph, args := in(orgs)
+	var siteID, day, orgID string
+	err := s.DB.QueryRow(ctx, `SELECT site_id, day, org_id FROM dar_entries WHERE attachment_id = ? AND org_id IN (`+ph+`)`, append([]any{id}, args...)...).Scan(&siteID, &day, &orgID)
+	if err != nil {
+		return nil, "", "", store.NotFound(err)
+	}
+	a, err := s.Attachment(ctx, orgID, id)
+	return a, siteID, day, err
+}

@@ -694,3 +694,9 @@ func ParseMoney(s string) (int64, error) {
 	}
 	return w*100 + f, nil
 }
+
+// ClientEmailList is the notification addresses as one line (forms).
+func (d Details) ClientEmailList() string { return strings.Join(d.ClientEmails, ", ") }
+
+// AlarmIDList is the linked alarm IDs as one line (forms).
+func (d Details) AlarmIDList() string { return strings.Join(d.AlarmIDs, " ") }
