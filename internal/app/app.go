@@ -15,11 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vigil/internal/account"
-	"vigil/internal/alarm"
 	"vigil/internal/auth"
 	"vigil/internal/blob"
 	"vigil/internal/bus"
 	"vigil/internal/config"
+	"vigil/internal/incident"
 	"vigil/internal/investigation"
 	"vigil/internal/org"
 	"vigil/internal/store"
@@ -34,12 +34,9 @@ type App struct {
 	Bus  *bus.Bus
 	Auth *auth.Service
 	Orgs *org.Service
-	// Alarm is the alarm module; the server runs its background work
-	// (DC-09 receiver, live hub, supervision) with Alarm.Run.
-	Alarm *alarm.Module
-	Web   *web.Server
-	Blob  blob.Store // content-addressed files under <data>/blobs
-	Now   func() time.Time
+	Web  *web.Server
+	Blob blob.Store // content-addressed files under <data>/blobs
+	Now  func() time.Time
 }
 
 // Options are the parts tests replace.
@@ -119,7 +116,7 @@ func (a *App) buildWeb() error {
 		}
 		return nil
 	}
-	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, alarm.Templates)
+	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, incident.Templates)
 	if err != nil {
 		return err
 	}
@@ -127,11 +124,10 @@ func (a *App) buildWeb() error {
 	a.Web = s
 	(&account.Handlers{Auth: a.Auth, DB: a.DB, Web: s, Stats: a.stats}).Register()
 	(&org.Handlers{S: a.Orgs, Web: s}).Register()
-	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen}); err != nil {
+	(&investigation.Handlers{S: investigation.NewService(a.DB, a.Blob, a.Auth, a.Orgs, a.Now), Web: s}).Register()
+	if _, err := incident.Register(a.DB, a.Orgs, a.Blob, a.Now, s); err != nil {
 		return err
 	}
-	a.Alarm.Register()
-	(&investigation.Handlers{S: investigation.NewService(a.DB, a.Blob, a.Auth, a.Orgs, a.Now), Web: s}).Register()
 	return nil
 }
 

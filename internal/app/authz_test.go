@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"sort"
 	"testing"
+	"time"
 
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
+	"vigil/internal/incident"
 	"vigil/internal/org"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
@@ -193,6 +197,69 @@ func routes(t *testing.T) []route {
 				"steps": []map[string]any{{"id": "call", "text": "Call the fire service", "kind": "call", "call": "fire", "required": true}}}
 		}, 0},
 		{"POST", "/ingest/{token}", "", kSelf, nil, 0},
+
+		// Incidents and daily activity reports. Reports are made fresh per
+		// request in the status the step needs; client users see approved
+		// reports only, so reads use approved ones.
+		{"GET", "/incidents", auth.IncidentRead, kList, id("/incidents?org_id=%s"), 0},
+		{"POST", "/incidents", auth.IncidentWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/incidents", map[string]any{"site_id": t.Site.ID, "type": "theft", "severity": "low", "title": "Matrix report",
+				"occurred_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}
+		}, 0},
+		{"GET", "/incidents/export.csv", auth.IncidentRead, kList, id("/incidents/export.csv?org_id=%s"), 0},
+		{"GET", "/incidents/stats", auth.IncidentRead, kList, id("/incidents/stats?org_id=%s"), 0},
+		{"GET", "/incidents/{id}", auth.IncidentRead, kObject, incReq(curT, incident.Approved, ""), 0},
+		{"PATCH", "/incidents/{id}", auth.IncidentWrite, kObject, incBody(curT, incident.Draft, "", map[string]any{"title": "Changed title"}), 0},
+		{"POST", "/incidents/{id}/submit", auth.IncidentWrite, kObject, incReq(curT, incident.Draft, "/submit"), 0},
+		{"POST", "/incidents/{id}/review", auth.IncidentReview, kObject, incReq(curT, incident.Submitted, "/review"), 0},
+		{"POST", "/incidents/{id}/return", auth.IncidentReview, kObject, incBody(curT, incident.Submitted, "/return", map[string]any{"comment": "Add the witness's name"}), 0},
+		{"POST", "/incidents/{id}/approve", auth.IncidentReview, kObject, incReq(curT, incident.Submitted, "/approve"), 0},
+		{"POST", "/incidents/{id}/close", auth.IncidentReview, kObject, incReq(curT, incident.Approved, "/close"), 0},
+		{"GET", "/incidents/{id}/revisions", auth.IncidentReadAll, kObject, incReq(curT, incident.Approved, "/revisions"), 0},
+		{"GET", "/incidents/{id}/log", auth.IncidentReadAll, kObject, incReq(curT, incident.Approved, "/log"), 0},
+		{"POST", "/incidents/{id}/log", auth.IncidentWrite, kObject, incBody(curT, incident.Draft, "/log", map[string]any{"text": "Checked the door"}), 0},
+		{"GET", "/incidents/{id}/attachments", auth.IncidentRead, kObject, incReq(curT, incident.Approved, "/attachments"), 0},
+		// Uploads are multipart; the matrix client sends JSON, so the
+		// permitted caller gets 415 (uploads are tested in the module).
+		{"POST", "/incidents/{id}/attachments", auth.IncidentWrite, kObject, incReq(curT, incident.Draft, "/attachments"), 415},
+		{"GET", "/incidents/{id}/attachments/{attachment_id}", auth.IncidentRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			i, a := incFixtureWithPhoto(curT, e, t)
+			return "/incidents/" + i.ID + "/attachments/" + a.ID + "?size=thumb", nil
+		}, 0},
+		{"GET", "/incidents/{id}/report.pdf", auth.IncidentRead, kObject, incReq(curT, incident.Approved, "/report.pdf"), 0},
+		{"GET", "/incidents/{id}/ics201.pdf", auth.IncidentReadAll, kObject, incReq(curT, incident.Approved, "/ics201.pdf"), 0},
+		{"GET", "/incidents/{id}/ics214.pdf", auth.IncidentReadAll, kObject, incReq(curT, incident.Approved, "/ics214.pdf"), 0},
+		{"POST", "/incidents/{id}/notify", auth.IncidentReview, kObject, incBody(curT, incident.Approved, "/notify", map[string]any{"recipients": []string{"client@example.test"}}), 0},
+		{"GET", "/incident-types", auth.IncidentRead, kObject, id("/incident-types?org_id=%s"), 0},
+		{"PUT", "/incident-types/{code}", auth.IncidentConfig, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/incident-types/graffiti", map[string]any{"org_id": t.Org.ID, "label": "Graffiti"}
+		}, 0},
+		{"GET", "/incident-filters", auth.IncidentRead, kObject, id("/incident-filters?org_id=%s"), 0},
+		{"POST", "/incident-filters", auth.IncidentRead, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			seq++
+			return "/incident-filters", map[string]any{"org_id": t.Org.ID, "name": fmt.Sprintf("High severity %d", seq), "query": "severity=high"}
+		}, 0},
+		{"GET", "/dar", auth.IncidentRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/dar?site_id=" + t.Site.ID + "&date=" + time.Now().UTC().Format("2006-01-02"), nil
+		}, 0},
+		{"POST", "/dar/entries", auth.IncidentWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/dar/entries", map[string]any{"site_id": t.Site.ID, "kind": "patrol", "text": "Perimeter patrol, all secure"}
+		}, 0},
+		{"POST", "/dar/approve", auth.IncidentReview, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			site, day := darFixture(curT, e, t, false)
+			return "/dar/approve", map[string]any{"site_id": site, "date": day}
+		}, 0},
+		{"POST", "/dar/send", auth.IncidentReview, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			site, day := darFixture(curT, e, t, true)
+			return "/dar/send", map[string]any{"site_id": site, "date": day, "recipients": []string{"client@example.test"}}
+		}, 0},
+		{"GET", "/dar/attachments/{attachment_id}", auth.IncidentRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/dar/attachments/" + darPhotoFixture(curT, e, t) + "?size=thumb", nil
+		}, 0},
+		{"GET", "/dar/report.pdf", auth.IncidentRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			site, day := darFixture(curT, e, t, true)
+			return "/dar/report.pdf?site_id=" + site + "&date=" + day, nil
+		}, 0},
 
 		{"POST", "/auth/login", "", kSelf, nil, 0},
 		{"POST", "/auth/logout", "", kSelf, nil, 0},
@@ -399,4 +466,108 @@ func TestOperatorSeesClients(t *testing.T) {
 	if res := c.Do("GET", "/api/v1/orgs/"+e.Operator.Org.ID, nil); res.Status != 404 {
 		t.Fatalf("client reading the operator org: %d, want 404", res.Status)
 	}
+}
+
+// ---- incident fixtures ----
+
+func incService(e *apptest.Env) *incident.Service {
+	return &incident.Service{DB: e.App.DB, Now: e.App.Now, Orgs: e.App.Orgs, Blob: e.App.Blob}
+}
+
+// incFixture writes a report in tenant tn directly in the given status.
+func incFixture(t *testing.T, e *apptest.Env, tn *apptest.Tenant, st incident.Status) *incident.Incident {
+	now := time.Now().UTC()
+	i := &incident.Incident{OrgID: tn.Org.ID, SiteID: tn.Site.ID, Type: "theft", Severity: "moderate", Status: st, Title: "Matrix fixture",
+		Narrative: "A laptop was taken from the reception desk.", OccurredAt: now.Add(-2 * time.Hour), ReportedAt: now.Add(-time.Hour)}
+	i.ClientEmails = []string{"client@example.test"}
+	if st == incident.Approved {
+		i.ApprovedAt, i.ApprovedBy = &now, "fixture"
+	}
+	return fresh(t, e, func(ctx context.Context, tx *store.Tx) (*incident.Incident, error) {
+		return i, incService(e).CreateTx(ctx, tx, i, nil)
+	})
+}
+
+func incReq(t *testing.T, st incident.Status, suffix string) func(e *apptest.Env, tn *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, tn *apptest.Tenant) (string, any) {
+		return "/incidents/" + incFixture(curT, e, tn, st).ID + suffix, nil
+	}
+}
+
+func incBody(t *testing.T, st incident.Status, suffix string, body map[string]any) func(e *apptest.Env, tn *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, tn *apptest.Tenant) (string, any) {
+		return "/incidents/" + incFixture(curT, e, tn, st).ID + suffix, body
+	}
+}
+
+// testPNG is a valid 2×2 PNG.
+func testPNG() []byte {
+	var b bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	png.Encode(&b, img)
+	return b.Bytes()
+}
+
+func incFixtureWithPhoto(t *testing.T, e *apptest.Env, tn *apptest.Tenant) (*incident.Incident, *incident.Attachment) {
+	i := incFixture(t, e, tn, incident.Approved)
+	a, err := incService(e).Attach(context.Background(), i, incident.Upload{Filename: "door.png", Body: bytes.NewReader(testPNG()), PhotoOnly: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i, a
+}
+
+// darFixture makes a fresh site with one DAR entry today, approved if asked.
+func darFixture(t *testing.T, e *apptest.Env, tn *apptest.Tenant, approved bool) (string, string) {
+	ctx := context.Background()
+	site := fresh(t, e, func(ctx context.Context, tx *store.Tx) (*org.Site, error) {
+		x := &org.Site{OrgID: tn.Org.ID, Name: "DAR site", Timezone: "UTC"}
+		return x, e.App.Orgs.CreateSiteTx(ctx, tx, x, nil)
+	})
+	s := incService(e)
+	en := &incident.DAREntry{Kind: "patrol", Text: "Patrol complete", At: time.Now().Add(-time.Minute)}
+	if err := s.AddDAREntry(ctx, site, en, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if approved {
+		d, err := s.DAR(ctx, site, en.Day, incident.Scope{Full: []string{tn.Org.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetDARStatus(ctx, d, "approved", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return site.ID, en.Day
+}
+
+func darPhotoFixture(t *testing.T, e *apptest.Env, tn *apptest.Tenant) string {
+	ctx := context.Background()
+	s := incService(e)
+	photo, err := s.Prepare(ctx, tn.Org.ID, incident.Upload{Filename: "gate.png", Body: bytes.NewReader(testPNG()), PhotoOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := &incident.DAREntry{Kind: "photo", Text: "Gate", At: time.Now().Add(-time.Minute)}
+	site, err := e.App.Orgs.Site(ctx, []string{tn.Org.ID}, tn.Site.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A site of its own, so approving does not close today's DAR of the
+	// tenant's main site for the other rows.
+	site = fresh(t, e, func(ctx context.Context, tx *store.Tx) (*org.Site, error) {
+		x := &org.Site{OrgID: tn.Org.ID, Name: "Photo site", Timezone: "UTC"}
+		return x, e.App.Orgs.CreateSiteTx(ctx, tx, x, nil)
+	})
+	if err := s.AddDAREntry(ctx, site, en, photo, nil); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.DAR(ctx, site, en.Day, incident.Scope{Full: []string{tn.Org.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDARStatus(ctx, d, "approved", nil); err != nil {
+		t.Fatal(err)
+	}
+	return photo.ID
 }
