@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"vigil/internal/account"
+	"vigil/internal/alarm"
 	"vigil/internal/auth"
 	"vigil/internal/blob"
 	"vigil/internal/bus"
@@ -34,9 +35,12 @@ type App struct {
 	Bus  *bus.Bus
 	Auth *auth.Service
 	Orgs *org.Service
-	Web  *web.Server
-	Blob blob.Store // content-addressed files under <data>/blobs
-	Now  func() time.Time
+	// Alarm is the alarm module; the server runs its background work
+	// (DC-09 receiver, live hub, supervision) with Alarm.Run.
+	Alarm *alarm.Module
+	Web   *web.Server
+	Blob  blob.Store // content-addressed files under <data>/blobs
+	Now   func() time.Time
 }
 
 // Options are the parts tests replace.
@@ -116,7 +120,7 @@ func (a *App) buildWeb() error {
 		}
 		return nil
 	}
-	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, incident.Templates)
+	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, alarm.Templates, incident.Templates)
 	if err != nil {
 		return err
 	}
@@ -124,6 +128,10 @@ func (a *App) buildWeb() error {
 	a.Web = s
 	(&account.Handlers{Auth: a.Auth, DB: a.DB, Web: s, Stats: a.stats}).Register()
 	(&org.Handlers{S: a.Orgs, Web: s}).Register()
+	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen}); err != nil {
+		return err
+	}
+	a.Alarm.Register()
 	(&investigation.Handlers{S: investigation.NewService(a.DB, a.Blob, a.Auth, a.Orgs, a.Now), Web: s}).Register()
 	if _, err := incident.Register(a.DB, a.Orgs, a.Blob, a.Now, s); err != nil {
 		return err
