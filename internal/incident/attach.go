@@ -26,11 +26,11 @@ import (
 // pixel count is bounded before decoding (a small file can claim a huge
 // image and exhaust memory).
 const (
-	MaxUpload       = 20 << 20
-	MaxImagePixels  = 50_000_000
-	MaxAttachments  = 200
-	thumbSize       = 320
-	previewSize     = 1280
+	MaxUpload        = 20 << 20
+	MaxImagePixels   = 50_000_000
+	MaxAttachments   = 200
+	thumbSize        = 320
+	previewSize      = 1280
 	thumbJPEGQuality = 80
 )
 

@@ -34,18 +34,18 @@ type DAREntry struct {
 // DAR is the daily activity report of a site and day, compiled from the
 // entries officers logged and the incidents that occurred that day.
 type DAR struct {
-	OrgID      string       `json:"org_id"`
-	SiteID     string       `json:"site_id"`
-	SiteName   string       `json:"site_name"`
-	Timezone   string       `json:"timezone"`
-	Day        string       `json:"date"`
-	Status     string       `json:"status"` // open, approved, sent
-	ApprovedBy string       `json:"approved_by,omitempty"`
-	ApprovedAt *time.Time   `json:"approved_at,omitempty"`
-	SentAt     *time.Time   `json:"sent_at,omitempty"`
-	Entries    []*DAREntry  `json:"entries"`
-	Incidents  []*Incident  `json:"incidents"`
-	Available  bool         `json:"available"` // false: not yet approved, hidden from the client portal
+	OrgID      string      `json:"org_id"`
+	SiteID     string      `json:"site_id"`
+	SiteName   string      `json:"site_name"`
+	Timezone   string      `json:"timezone"`
+	Day        string      `json:"date"`
+	Status     string      `json:"status"` // open, approved, sent
+	ApprovedBy string      `json:"approved_by,omitempty"`
+	ApprovedAt *time.Time  `json:"approved_at,omitempty"`
+	SentAt     *time.Time  `json:"sent_at,omitempty"`
+	Entries    []*DAREntry `json:"entries"`
+	Incidents  []*Incident `json:"incidents"`
+	Available  bool        `json:"available"` // false: not yet approved, hidden from the client portal
 	site       *org.Site
 }
 

@@ -643,9 +643,9 @@ func (h *Handlers) revisions(w http.ResponseWriter, r *http.Request) error {
 
 type statsPage struct {
 	web.Page
-	St                          *Stats
-	TypeChart, SiteChart        template.HTML
-	SeverityChart, MonthChart   template.HTML
+	St                        *Stats
+	TypeChart, SiteChart      template.HTML
+	SeverityChart, MonthChart template.HTML
 }
 
 func (h *Handlers) stats(w http.ResponseWriter, r *http.Request) error {
