@@ -40,7 +40,6 @@ func (h *Handlers) hotlinePage(w http.ResponseWriter, r *http.Request, title str
 	return pg, nil
 }
 
-
 func (h *Handlers) hotlineForm(w http.ResponseWriter, r *http.Request) error {
 	pg, err := h.hotlinePage(w, r, "Report a concern")
 	if err != nil {
