@@ -304,7 +304,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			d := time.Since(start)
 			s.metrics.observe(pattern, sw.status, d)
 			if r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
-				s.Log.Info("http", "id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", d.Milliseconds(), "ip", ClientIP(r))
+				attrs := []any{"id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", d.Milliseconds()}
+				// The anonymous hotline promises reporters that their address
+				// is not recorded, so its pages and API are logged without it.
+				if !AnonymousPath(r.URL.Path) {
+					attrs = append(attrs, "ip", ClientIP(r))
+				}
+				s.Log.Info("http", attrs...)
 			}
 		}()
 		next.ServeHTTP(sw, r)
@@ -312,6 +318,13 @@ func (s *Server) observe(next http.Handler) http.Handler {
 }
 
 type ipKey struct{}
+
+// AnonymousPath reports whether path belongs to the public whistleblower
+// hotline (/hotline/… and /api/v1/hotline/…), whose requests are logged
+// without the client's address.
+func AnonymousPath(path string) bool {
+	return strings.HasPrefix(path, "/hotline/") || strings.HasPrefix(path, "/api/v1/hotline/")
+}
 
 // ClientIP is the client's address: the connection's remote address, or
 // with TrustProxy the address the proxy appended to X-Forwarded-For. vigil
