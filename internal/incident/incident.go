@@ -540,6 +540,9 @@ func (d *Details) validate(t *Type) error {
 		if r.Agency, err = text("resources", r.Agency, false, 200); err != nil {
 			return err
 		}
+		if !r.AssignedAt.IsZero() && (r.AssignedAt.Year() < 1990 || r.AssignedAt.Year() > 9999) {
+			return invalid("resources", fmt.Sprintf("resource %d: assigned_at is out of range", n+1))
+		}
 		r.AssignedAt = r.AssignedAt.UTC()
 	}
 	// Custom fields: only those the type defines, each of the right kind.
