@@ -417,6 +417,30 @@ func TestStreamResetReconnects(t *testing.T) {
 	}
 }
 
+// vigil serve sets ReadTimeout (and may set WriteTimeout) on its server, and
+// the hub bounds each write; a stream idle for longer than any of them must
+// stay open. On HTTP/2 a write deadline is a timer that resets the stream even
+// when no write is pending, so it must not outlive the write it guards.
+func TestStreamOutlivesTimeouts(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1", true: "http2"}[tls], func(t *testing.T) {
+			e := newEnvSource(t, openBus(t), nil, envOptions{tls: tls, serverTimeouts: 200 * time.Millisecond,
+				Options: Options{Heartbeat: 400 * time.Millisecond, WriteTimeout: 100 * time.Millisecond}})
+			c := e.dial(t, "", e.filter("o", ">"))
+			time.Sleep(time.Second) // well past every timeout, with heartbeats in between
+			seq := e.publish(t, "o", "alarm", "received", "late")
+			if got := c.next(t); got.ID != strconv.FormatUint(seq, 10) {
+				t.Fatalf("got %+v, want %d", got, seq)
+			}
+			select {
+			case err := <-c.ended:
+				t.Fatalf("stream ended: %v", err)
+			default:
+			}
+		})
+	}
+}
+
 func TestHeartbeat(t *testing.T) {
 	e := newEnv(t, openBus(t), Options{Heartbeat: 50 * time.Millisecond})
 	c := e.dial(t, "", e.filter("o", ">"))

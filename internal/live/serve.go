@@ -93,8 +93,6 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
 	w.WriteHeader(http.StatusOK)
-	// The server's read timeout is for reading requests; a stream outlives it.
-	_ = rc.SetReadDeadline(time.Time{})
 
 	s := &stream{w: w, rc: rc, timeout: h.opts.WriteTimeout}
 	// A comment first, so the browser and any proxy see the stream open now.
@@ -291,12 +289,15 @@ func lastEventID(r *http.Request) uint64 {
 	return n
 }
 
-// stream writes to one response with a deadline per write, so a browser that
-// stops reading cannot pin the handler; the first error sticks.
+// stream writes to one response, bounding each write-and-flush by the write
+// timeout; the first error sticks. The deadline is cleared once the flush is
+// done: on HTTP/2 a pending deadline resets the stream when it fires even if
+// nothing is being written, which would kill every idle live page.
 type stream struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
+	armed   bool // a write deadline is set
 	err     error
 }
 
@@ -304,18 +305,30 @@ func (s *stream) write(p []byte) {
 	if s.err != nil {
 		return
 	}
-	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.err = err
-		return
+	if !s.armed {
+		s.setDeadline(time.Now().Add(s.timeout))
+		s.armed = true
 	}
-	_, s.err = s.w.Write(p)
+	if s.err == nil {
+		_, s.err = s.w.Write(p)
+	}
 }
 
 func (s *stream) flush() error {
 	if s.err == nil {
-		if err := s.rc.Flush(); err != nil {
-			s.err = err
-		}
+		s.err = s.rc.Flush()
+	}
+	if s.err == nil && s.armed {
+		s.setDeadline(time.Time{})
+		s.armed = false
 	}
 	return s.err
+}
+
+// setDeadline tolerates writers without deadlines (tests, some wrappers):
+// they simply go unbounded.
+func (s *stream) setDeadline(t time.Time) {
+	if err := s.rc.SetWriteDeadline(t); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.err = err
+	}
 }

@@ -69,7 +69,8 @@ func newEnv(t testing.TB, b *bus.Bus, opts Options) *env {
 // envOptions are hub options plus how the test server listens.
 type envOptions struct {
 	Options
-	tls bool // HTTPS with HTTP/2, as behind a TLS-terminating vigil serve
+	tls            bool          // HTTPS with HTTP/2, as behind a TLS-terminating vigil serve
+	serverTimeouts time.Duration // the server's ReadTimeout and WriteTimeout
 }
 
 // newEnvSource feeds the hub from src (b when nil), a wrapper around b that
@@ -88,12 +89,14 @@ func newEnvSource(t testing.TB, b *bus.Bus, src Source, opts envOptions) *env {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
+	e.srv = httptest.NewUnstartedServer(mux)
+	e.srv.Config.ReadTimeout = opts.serverTimeouts
+	e.srv.Config.WriteTimeout = opts.serverTimeouts
 	if opts.tls {
-		e.srv = httptest.NewUnstartedServer(mux)
 		e.srv.EnableHTTP2 = true
 		e.srv.StartTLS()
 	} else {
-		e.srv = httptest.NewServer(mux)
+		e.srv.Start()
 	}
 	t.Cleanup(func() {
 		cancel()
