@@ -461,7 +461,15 @@ func TestHeartbeat(t *testing.T) {
 // A browser that stops reading is disconnected once its queue fills, while a
 // reader on the same hub keeps receiving every event.
 func TestSlowClientDropped(t *testing.T) {
-	e := newEnv(t, openBus(t), Options{ClientBuffer: 4, WriteTimeout: 500 * time.Millisecond})
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1", true: "http2"}[tls], func(t *testing.T) {
+			testSlowClientDropped(t, newEnvSource(t, openBus(t), nil, envOptions{tls: tls,
+				Options: Options{ClientBuffer: 4, WriteTimeout: 500 * time.Millisecond}}))
+		})
+	}
+}
+
+func testSlowClientDropped(t *testing.T, e *env) {
 	f := e.filter("o", ">")
 	fast := e.dial(t, "", f)
 
