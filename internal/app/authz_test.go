@@ -13,6 +13,7 @@ import (
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
 	"vigil/internal/incident"
+	"vigil/internal/investigation"
 	"vigil/internal/org"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
@@ -261,6 +262,78 @@ func routes(t *testing.T) []route {
 			return "/dar/report.pdf?site_id=" + site + "&date=" + day, nil
 		}, 0},
 
+		// Investigations. Each request gets a fresh case led by the tenant's
+		// investigator with its admin and manager on the team (the owner
+		// has case-wide access), so every role that may work cases is
+		// inside need-to-know; outsiders are tested in the module.
+		{"GET", "/cases", auth.CaseRead, kList, id("/cases?org_id=%s"), 0},
+		{"POST", "/cases", auth.CaseWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/cases", map[string]any{"org_id": t.Org.ID, "type": "theft", "title": "Matrix case"}
+		}, 0},
+		{"GET", "/cases/stats", auth.CaseRead, kList, id("/cases/stats?org_id=%s"), 0},
+		{"GET", "/cases/{id}", auth.CaseRead, kObject, invReq(curT, "theft", ""), 0},
+		{"PATCH", "/cases/{id}", auth.CaseWrite, kObject, invBody(curT, "theft", "", map[string]any{"root_cause": "weak key control"}), 0},
+		{"POST", "/cases/{id}/status", auth.CaseWrite, kObject, invBody(curT, "theft", "/status", map[string]any{"status": "investigating"}), 0},
+		{"POST", "/cases/{id}/members", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/cases/" + invCase(curT, e, t, "theft").ID + "/members", map[string]any{"user_id": t.Users[auth.Owner].ID, "role": "granted"}
+		}, 0},
+		{"DELETE", "/cases/{id}/members/{user_id}", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/cases/" + invCase(curT, e, t, "theft").ID + "/members/" + t.Users[auth.Manager].ID, nil
+		}, 0},
+		{"POST", "/cases/{id}/parties", auth.CaseWrite, kObject, invBody(curT, "theft", "/parties", map[string]any{"kind": "witness", "name": "Night porter"}), 0},
+		{"POST", "/cases/{id}/allegations", auth.CaseWrite, kObject, invBody(curT, "theft", "/allegations", map[string]any{"text": "Took stock"}), 0},
+		{"PUT", "/cases/{id}/allegations/{aid}", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			c := invCase(curT, e, t, "theft")
+			a, err := invSvc(e).AddAllegation(context.Background(), invActor(t), c, "Took stock")
+			if err != nil {
+				curT.Fatal(err)
+			}
+			return "/cases/" + c.ID + "/allegations/" + a.ID, map[string]any{"outcome": "unfounded"}
+		}, 0},
+		{"POST", "/cases/{id}/links", auth.CaseWrite, kObject, invBody(curT, "theft", "/links", map[string]any{"kind": "incident", "ref": "INC-1"}), 0},
+		{"POST", "/cases/{id}/tasks", auth.CaseWrite, kObject, invBody(curT, "theft", "/tasks", map[string]any{"title": "Pull CCTV"}), 0},
+		{"POST", "/cases/{id}/notes", auth.CaseWrite, kObject, invBody(curT, "theft", "/notes", map[string]any{"body": "Spoke to HR"}), 0},
+		{"POST", "/cases/{id}/actions", auth.CaseWrite, kObject, invBody(curT, "theft", "/actions", map[string]any{"kind": "training", "stage": "recommended"}), 0},
+		{"POST", "/cases/{id}/time", auth.CaseWrite, kObject, invBody(curT, "theft", "/time", map[string]any{"minutes": 30}), 0},
+		{"GET", "/cases/{id}/evidence", auth.CaseRead, kObject, invReq(curT, "theft", "/evidence"), 0},
+		// Uploads are multipart; the matrix client sends JSON, so the
+		// permitted caller gets 415 (uploads are tested in the module).
+		{"POST", "/cases/{id}/evidence", auth.CaseWrite, kObject, invReq(curT, "theft", "/evidence"), 415},
+		{"GET", "/cases/{id}/evidence/{eid}/file", auth.CaseRead, kObject, invEvidence(curT, "/file", nil), 0},
+		{"POST", "/cases/{id}/evidence/{eid}/verify", auth.CaseWrite, kObject, invEvidence(curT, "/verify", nil), 0},
+		{"POST", "/cases/{id}/evidence/{eid}/transfers", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return invEvidence(curT, "/transfers", map[string]any{"to_user_id": t.Users[auth.Officer].ID, "reason": "to the lab", "password": apptest.Password})(e, t)
+		}, 0},
+		{"GET", "/cases/{id}/custody", auth.CaseRead, kObject, invReq(curT, "theft", "/custody"), 0},
+		{"GET", "/cases/{id}/interviews", auth.CaseRead, kObject, invReq(curT, "theft", "/interviews"), 0},
+		{"POST", "/cases/{id}/interviews", auth.CaseWrite, kObject, invBody(curT, "theft", "/interviews", map[string]any{"interviewee": "Porter", "scheduled_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}), 0},
+		{"PUT", "/cases/{id}/interviews/{iid}", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			c := invCase(curT, e, t, "theft")
+			at := time.Now().Add(time.Hour).UTC()
+			iv, err := invSvc(e).AddInterview(context.Background(), invActor(t), c, investigation.InterviewInput{Interviewee: "Porter", ScheduledAt: &at})
+			if err != nil {
+				curT.Fatal(err)
+			}
+			return "/cases/" + c.ID + "/interviews/" + iv.ID, map[string]any{"interviewee": "Porter", "recorded_at": at.Format(time.RFC3339), "statement": "I saw nothing."}
+		}, 0},
+		{"POST", "/cases/{id}/replies", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/cases/" + invHotlineCase(curT, e, t).ID + "/replies", map[string]any{"body": "Thank you for your report."}
+		}, 0},
+		{"POST", "/cases/{id}/assessments", auth.CaseWrite, kObject, invBody(curT, "threat", "/assessments", map[string]any{"level": "low", "behaviours": []string{"fixation"}}), 0},
+		{"POST", "/cases/{id}/bolos", auth.CaseWrite, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/cases/" + invCase(curT, e, t, "threat").ID + "/bolos", map[string]any{"subject_name": "J. Doe", "description": "Grey coat", "site_ids": []string{t.Site.ID}}
+		}, 0},
+		{"POST", "/cases/{id}/revocations", auth.CaseWrite, kObject, invBody(curT, "threat", "/revocations", map[string]any{"person": "J. Doe", "credentials": "badge 7", "reason": "banned"}), 0},
+		{"GET", "/cases/{id}/access-log", auth.CaseWrite, kObject, invReq(curT, "theft", "/access-log"), 0},
+		{"GET", "/bolos", auth.BoloRead, kList, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/bolos?site_id=" + t.Site.ID, nil }, 0},
+		{"GET", "/investigation/settings/{org_id}", auth.CaseAdmin, kObject, id("/investigation/settings/%s"), 0},
+		{"PUT", "/investigation/settings/{org_id}", auth.CaseAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/investigation/settings/" + t.Org.ID, map[string]any{"ack_days": 7, "feedback_days": 90}
+		}, 0},
+		{"POST", "/hotline/{slug}/reports", "", kSelf, nil, 0},
+		{"POST", "/hotline/{slug}/access", "", kSelf, nil, 0},
+		{"POST", "/hotline/{slug}/messages", "", kSelf, nil, 0},
+
 		{"POST", "/auth/login", "", kSelf, nil, 0},
 		{"POST", "/auth/logout", "", kSelf, nil, 0},
 		{"GET", "/me", "", kSelf, nil, 0},
@@ -435,6 +508,30 @@ func checkSelf(t *testing.T, e *apptest.Env, c *apptest.Client, role auth.Role, 
 		if got := c.Do("DELETE", "/api/v1/me/tokens/"+theirs.Detail.ID, nil); got.Status != 404 {
 			t.Errorf("revoking another user's token: %d, want 404", got.Status)
 		}
+	case "POST /hotline/{slug}/reports", "POST /hotline/{slug}/access", "POST /hotline/{slug}/messages":
+		// The public hotline needs no session; it is one organisation's
+		// page, so a key filed at A's hotline is unknown at B's. Run once:
+		// the hotline throttles reports per source.
+		if role != auth.Owner {
+			return
+		}
+		var rc struct {
+			Key      string `json:"case_key"`
+			Password string `json:"password"`
+		}
+		res = e.Anon().Do("POST", "/api/v1/hotline/"+e.A.Org.Slug+"/reports", map[string]any{"category": "fraud", "text": "Matrix report of split invoices"})
+		if err := res.JSON(&rc); err != nil || rc.Key == "" {
+			t.Fatalf("%s: %d %s", name, res.Status, res.Body)
+		}
+		switch r.pattern {
+		case "/hotline/{slug}/access":
+			res = e.Anon().Do("POST", "/api/v1/hotline/"+e.A.Org.Slug+"/access", map[string]any{"case_key": rc.Key, "password": rc.Password})
+		case "/hotline/{slug}/messages":
+			res = e.Anon().Do("POST", "/api/v1/hotline/"+e.A.Org.Slug+"/messages", map[string]any{"case_key": rc.Key, "password": rc.Password, "text": "More detail"})
+		}
+		if other := e.Anon().Do("POST", "/api/v1/hotline/"+e.B.Org.Slug+"/access", map[string]any{"case_key": rc.Key, "password": rc.Password}); other.Status != 401 {
+			t.Errorf("%s: A's case key at B's hotline: %d, want 401", name, other.Status)
+		}
 	default:
 		t.Fatalf("no self check for %s", name)
 	}
@@ -570,4 +667,82 @@ func darPhotoFixture(t *testing.T, e *apptest.Env, tn *apptest.Tenant) string {
 		t.Fatal(err)
 	}
 	return photo.ID
+}
+
+// ---- investigation fixtures ----
+
+func invSvc(e *apptest.Env) *investigation.Service {
+	return investigation.NewService(e.App.DB, e.App.Blob, e.App.Auth, e.App.Orgs, e.App.Now)
+}
+
+// invActor is tenant t's investigator, for fixtures that need an author.
+func invActor(t *apptest.Tenant) *auth.Principal {
+	u := t.Users[auth.Investigator]
+	return &auth.Principal{UserID: u.ID, Email: u.Email, Name: u.Name, OrgID: t.Org.ID, Access: map[string]auth.Role{t.Org.ID: auth.Investigator}}
+}
+
+// invCase opens a case in t led by its investigator, with its admin and
+// manager on the team.
+func invCase(tt *testing.T, e *apptest.Env, t *apptest.Tenant, typ string) *investigation.Case {
+	ctx := context.Background()
+	s := invSvc(e)
+	c, err := s.CreateCase(ctx, nil, investigation.CaseInput{OrgID: t.Org.ID, Type: typ, Title: "Matrix case", LeadID: t.Users[auth.Investigator].ID})
+	if err != nil {
+		tt.Fatal(err)
+	}
+	invTeam(tt, e, t, c)
+	return c
+}
+
+func invTeam(tt *testing.T, e *apptest.Env, t *apptest.Tenant, c *investigation.Case) {
+	for _, r := range []auth.Role{auth.Admin, auth.Manager} {
+		if err := invSvc(e).AddMember(context.Background(), nil, c, t.Users[r].ID, "investigator"); err != nil {
+			tt.Fatal(err)
+		}
+	}
+}
+
+// invHotlineCase files an anonymous report at t's hotline and staffs it.
+func invHotlineCase(tt *testing.T, e *apptest.Env, t *apptest.Tenant) *investigation.Case {
+	s := invSvc(e)
+	st := investigation.DefaultSettings(t.Org.ID)
+	seq++
+	_, c, err := s.Report(context.Background(), t.Org.ID, st, investigation.HotlineInput{Category: "fraud", Text: "Matrix hotline report"}, fmt.Sprintf("matrix-%d", seq))
+	if err != nil {
+		tt.Fatal(err)
+	}
+	if err := s.AddMember(context.Background(), nil, c, t.Users[auth.Investigator].ID, "investigator"); err != nil {
+		tt.Fatal(err)
+	}
+	invTeam(tt, e, t, c)
+	return c
+}
+
+func invReq(tt *testing.T, typ, suffix string) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return invBody(tt, typ, suffix, nil)
+}
+
+func invBody(tt *testing.T, typ, suffix string, body any) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+		return "/cases/" + invCase(tt, e, t, typ).ID + suffix, body
+	}
+}
+
+// invEvidence registers a digital item on a fresh case, held by t's investigator.
+func invEvidence(tt *testing.T, suffix string, body any) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+		ctx := context.Background()
+		s := invSvc(e)
+		c := invCase(tt, e, t, "theft")
+		seq++
+		sum, size, err := s.PutFile(ctx, bytes.NewReader([]byte(fmt.Sprintf("matrix evidence %d", seq))))
+		if err != nil {
+			tt.Fatal(err)
+		}
+		ev, err := s.AddEvidence(ctx, invActor(t), c, investigation.EvidenceInput{Kind: "digital", Label: "export.csv", Filename: "export.csv", SHA256: sum, Size: size})
+		if err != nil {
+			tt.Fatal(err)
+		}
+		return "/cases/" + c.ID + "/evidence/" + ev.ID + suffix, body
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vigil/internal/auth"
+	"vigil/internal/store"
 	"vigil/internal/web"
 )
 
@@ -68,15 +69,20 @@ func (h *Handlers) Register() {
 func principal(r *http.Request) *auth.Principal { return auth.FromContext(r.Context()) }
 
 // load returns the case in the path if p may see it and do action in its
-// organisation: 403 if p may not do action anywhere (the matrix's rule for
-// a role without the permission), 404 if the case is outside p's
-// need-to-know, 403 if p sees it but may not act.
+// organisation: 404 if the case is outside p's need-to-know, 403 if p sees
+// it but may not act.
 func (h *Handlers) load(r *http.Request, action auth.Action) (*Case, error) {
 	p := principal(r)
-	if len(p.OrgsWhere(action)) == 0 && len(p.OrgsWhere(auth.CaseRead)) == 0 {
-		return nil, web.ErrForbidden
-	}
 	c, err := h.S.Case(r.Context(), p, r.PathValue("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		// A role that may not read cases at all is refused (403) in its
+		// own organisations, as everywhere in vigil; anything else outside
+		// need-to-know is indistinguishable from a missing case.
+		if org, oerr := h.S.CaseOrg(r.Context(), r.PathValue("id")); oerr == nil && p.Sees(org) && !auth.Can(p, auth.CaseRead, org) {
+			return nil, web.ErrForbidden
+		}
+		return nil, web.ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -86,9 +92,19 @@ func (h *Handlers) load(r *http.Request, action auth.Action) (*Case, error) {
 	return c, nil
 }
 
-// mayAdminCase: the owner (CaseAdmin) or the case's lead manage access.
-func mayAdminCase(p *auth.Principal, c *Case) bool {
-	return auth.Can(p, auth.CaseAdmin, c.OrgID) || c.IsLead(p)
+// mayManage reports whether p manages the case's team and reads its access
+// log: the organisation's owner (CaseAdmin) or the case's own investigators
+// (lead or investigator on the team; read-only grantees may not).
+func (h *Handlers) mayManage(r *http.Request, c *Case) bool {
+	p := principal(r)
+	if auth.Can(p, auth.CaseAdmin, c.OrgID) {
+		return true
+	}
+	if !auth.Can(p, auth.CaseWrite, c.OrgID) {
+		return false
+	}
+	role, err := h.S.MemberRole(r.Context(), c, p.UserID)
+	return err == nil && (role == "lead" || role == "investigator")
 }
 
 func (h *Handlers) apiList(w http.ResponseWriter, r *http.Request) error {
@@ -220,8 +236,8 @@ func (h *Handlers) apiAddMember(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := principal(r)
-	if !mayAdminCase(p, c) {
-		return web.Errorf(http.StatusForbidden, "forbidden", "only the case's lead or the organisation's owner manage its team")
+	if !h.mayManage(r, c) {
+		return web.Errorf(http.StatusForbidden, "forbidden", "only the case's investigators or the organisation's owner manage its team")
 	}
 	var in memberInput
 	if err := web.DecodeJSON(w, r, &in); err != nil {
@@ -243,8 +259,8 @@ func (h *Handlers) apiRemoveMember(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	p := principal(r)
-	if !mayAdminCase(p, c) {
-		return web.Errorf(http.StatusForbidden, "forbidden", "only the case's lead or the organisation's owner manage its team")
+	if !h.mayManage(r, c) {
+		return web.Errorf(http.StatusForbidden, "forbidden", "only the case's investigators or the organisation's owner manage its team")
 	}
 	if err := h.S.RemoveMember(r.Context(), p, c, r.PathValue("user_id")); err != nil {
 		return err
@@ -437,6 +453,9 @@ func (h *Handlers) readEvidenceForm(w http.ResponseWriter, r *http.Request, file
 	fields := map[string]string{}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	in := &EvidenceInput{Kind: "physical"}
+	if ct != "multipart/form-data" && ct != "application/x-www-form-urlencoded" {
+		return nil, nil, web.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send multipart/form-data (a file part and its fields) or a url-encoded form for physical evidence")
+	}
 	if ct != "multipart/form-data" {
 		if err := web.ParseForm(w, r); err != nil {
 			return nil, nil, err
@@ -774,8 +793,8 @@ func (h *Handlers) apiAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !mayAdminCase(principal(r), c) {
-		return web.Errorf(http.StatusForbidden, "forbidden", "only the organisation's owner or the case's lead see its access log")
+	if !h.mayManage(r, c) {
+		return web.Errorf(http.StatusForbidden, "forbidden", "only the organisation's owner or the case's investigators see its access log")
 	}
 	limit, offset, err := web.Paging(r)
 	if err != nil {

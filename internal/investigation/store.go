@@ -714,3 +714,19 @@ func (s *Service) File(ctx context.Context, c *Case, shareableOnly bool) (*CaseF
 
 // IsLead reports whether p leads the case.
 func (c *Case) IsLead(p *auth.Principal) bool { return p != nil && c.LeadID == p.UserID }
+
+// MemberRole returns userID's role on the case ("lead", "investigator",
+// "granted"), or store.ErrNotFound.
+func (s *Service) MemberRole(ctx context.Context, c *Case, userID string) (string, error) {
+	var role string
+	err := s.DB.QueryRow(ctx, `SELECT role FROM case_members WHERE case_id = ? AND user_id = ?`, c.ID, userID).Scan(&role)
+	return role, store.NotFound(err)
+}
+
+// CaseOrg returns the organisation a case belongs to, unscoped: only to
+// choose between 403 and 404 for a caller who cannot see the case.
+func (s *Service) CaseOrg(ctx context.Context, id string) (string, error) {
+	var org string
+	err := s.DB.QueryRow(ctx, `SELECT org_id FROM cases WHERE id = ?`, id).Scan(&org)
+	return org, store.NotFound(err)
+}

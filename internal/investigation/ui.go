@@ -294,7 +294,7 @@ func (h *Handlers) renderCase(w http.ResponseWriter, r *http.Request, c *Case, s
 		return err
 	}
 	pg := casePage{Page: h.Web.NewPage(w, r, c.Ref()+" "+c.Title, "cases"), C: f, People: people, Next: Next(c.Status),
-		CanWrite: auth.Can(p, auth.CaseWrite, c.OrgID), CanAdmin: mayAdminCase(p, c), Types: Types, Outcomes: Outcomes, ActionKinds: ActionKinds,
+		CanWrite: auth.Can(p, auth.CaseWrite, c.OrgID), CanAdmin: h.mayManage(r, c), Types: Types, Outcomes: Outcomes, ActionKinds: ActionKinds,
 		PartyKinds: PartyKinds, LinkKinds: LinkKinds, Behaviours: Behaviours, Levels: Levels, HolderNames: map[string]string{}, MaxUploadMiB: h.S.MaxUpload >> 20}
 	pg.Timezone = h.tz(r, c.OrgID)
 	pg.Errors = errs
@@ -396,7 +396,7 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if c.Status == "intake" && in.LeadID != "" {
 		return "Report triaged into an open case.", h.S.Triage(r.Context(), p, c, in)
 	}
-	if in.LeadID != "" && in.LeadID != c.LeadID && !mayAdminCase(p, c) {
+	if in.LeadID != "" && in.LeadID != c.LeadID && !h.mayManage(r, c) {
 		return "", web.ErrForbidden
 	}
 	return "Case updated.", h.S.UpdateCase(r.Context(), p, c, in)
@@ -408,14 +408,14 @@ func (h *Handlers) status(w http.ResponseWriter, r *http.Request, p *auth.Princi
 }
 
 func (h *Handlers) addMember(w http.ResponseWriter, r *http.Request, p *auth.Principal, c *Case) (string, error) {
-	if !mayAdminCase(p, c) {
+	if !h.mayManage(r, c) {
 		return "", web.ErrForbidden
 	}
 	return "Team updated.", h.S.AddMember(r.Context(), p, c, r.PostFormValue("user_id"), r.PostFormValue("role"))
 }
 
 func (h *Handlers) removeMember(w http.ResponseWriter, r *http.Request, p *auth.Principal, c *Case) (string, error) {
-	if !mayAdminCase(p, c) {
+	if !h.mayManage(r, c) {
 		return "", web.ErrForbidden
 	}
 	return "Removed from the case.", h.S.RemoveMember(r.Context(), p, c, r.PathValue("user_id"))
@@ -715,7 +715,7 @@ func (h *Handlers) accessLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !mayAdminCase(principal(r), c) {
+	if !h.mayManage(r, c) {
 		return web.ErrForbidden
 	}
 	rows, err := h.S.AccessLog(r.Context(), c, 1000, 0)
