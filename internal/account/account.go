@@ -51,8 +51,8 @@ func (h *Handlers) Register() {
 	s.API("GET", "/audit", h.apiAudit, web.Doc{Summary: "Audit log (newest first); format=csv or json exports", Response: web.List[auditRow]{},
 		Query: []string{"org_id", "action", "actor_id", "object_id", "from", "to", "format", "limit", "offset"}})
 
-	s.AddNav(web.NavItem{Key: "users", Label: "Users", Href: "/users", Action: auth.UserRead})
-	s.AddNav(web.NavItem{Key: "audit", Label: "Audit log", Href: "/audit", Action: auth.AuditRead})
+	s.AddNav(web.NavItem{Key: "users", Label: "Users", Href: "/users", Action: auth.UserRead, Order: 91})
+	s.AddNav(web.NavItem{Key: "audit", Label: "Audit log", Href: "/audit", Action: auth.AuditRead, Order: 92})
 
 	s.Page("GET", "/", h.home)
 	s.PublicPage("GET", "/login", h.loginPage)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,26 +165,28 @@ func (a *App) orgNames(ctx context.Context, ids []string) map[string]string {
 	return out
 }
 
-// stats are the overview page's figures for the current organisation.
+// stats are the overview page's figures: for an operator, across every
+// client organisation the user works in; for a client, its own.
 func (a *App) stats(ctx context.Context, p *auth.Principal) []account.Stat {
 	var out []account.Stat
-	org := p.OrgID
-	count := func(label, href, q string, args ...any) {
+	count := func(label, href, q string, action auth.Action) {
+		scope := p.OrgsWhere(action)
+		if !auth.Can(p, action, p.OrgID) || len(scope) == 0 {
+			return
+		}
+		args := make([]any, len(scope))
+		for i, id := range scope {
+			args[i] = id
+		}
 		var n int
-		if err := a.DB.QueryRow(ctx, q, args...).Scan(&n); err == nil {
+		if err := a.DB.QueryRow(ctx, strings.Replace(q, "(?)", "("+strings.TrimSuffix(strings.Repeat("?,", len(scope)), ",")+")", 1), args...).Scan(&n); err == nil {
 			out = append(out, account.Stat{Label: label, Href: href, N: n})
 		}
 	}
-	if auth.Can(p, auth.OrgCreate, org) {
-		count("Client organisations", "/orgs", `SELECT COUNT(*) FROM orgs WHERE parent_id = ?`, org)
-	}
-	if auth.Can(p, auth.SiteRead, org) {
-		count("Sites", "/sites?org_id="+org, `SELECT COUNT(*) FROM sites WHERE org_id = ?`, org)
-		count("Devices", "/devices", `SELECT COUNT(*) FROM devices WHERE org_id = ?`, org)
-		count("Devices needing attention", "/devices?status=faulty", `SELECT COUNT(*) FROM devices WHERE org_id = ? AND status IN ('faulty', 'offline')`, org)
-	}
-	if auth.Can(p, auth.UserRead, org) {
-		count("Users", "/users?org_id="+org, `SELECT COUNT(*) FROM memberships WHERE org_id = ?`, org)
-	}
+	count("Client organisations", "/orgs", `SELECT COUNT(*) FROM orgs WHERE kind = 'client' AND id IN (?)`, auth.OrgCreate)
+	count("Sites", "/sites", `SELECT COUNT(*) FROM sites WHERE org_id IN (?)`, auth.SiteRead)
+	count("Devices", "/devices", `SELECT COUNT(*) FROM devices WHERE org_id IN (?)`, auth.SiteRead)
+	count("Devices needing attention", "/devices?status=faulty", `SELECT COUNT(*) FROM devices WHERE status IN ('faulty', 'offline') AND org_id IN (?)`, auth.SiteRead)
+	count("Users", "/users", `SELECT COUNT(DISTINCT user_id) FROM memberships WHERE org_id IN (?)`, auth.UserRead)
 	return out
 }

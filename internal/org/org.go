@@ -102,6 +102,9 @@ var DeviceTypes = []Choice{
 	{"other", "Other"},
 }
 
+// TypeLabel is the device type's human label.
+func (d *Device) TypeLabel() string { return choiceLabel(DeviceTypes, d.Type) }
+
 // DeviceStatuses are a device's possible states.
 var DeviceStatuses = []Choice{
 	{"active", "Active"},

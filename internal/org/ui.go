@@ -16,9 +16,9 @@ var Templates embed.FS
 
 func (h *Handlers) registerUI() {
 	s := h.Web
-	s.AddNav(web.NavItem{Key: "orgs", Label: "Organisations", Href: "/orgs", Action: auth.OrgRead})
-	s.AddNav(web.NavItem{Key: "sites", Label: "Sites", Href: "/sites", Action: auth.SiteRead})
-	s.AddNav(web.NavItem{Key: "devices", Label: "Devices", Href: "/devices", Action: auth.SiteRead})
+	s.AddNav(web.NavItem{Key: "orgs", Label: "Organisations", Href: "/orgs", Action: auth.OrgRead, Order: 90})
+	s.AddNav(web.NavItem{Key: "sites", Label: "Sites", Href: "/sites", Action: auth.SiteRead, Order: 20})
+	s.AddNav(web.NavItem{Key: "devices", Label: "Devices", Href: "/devices", Action: auth.SiteRead, Order: 21})
 
 	s.Page("GET", "/orgs", h.orgList)
 	s.Page("GET", "/orgs/new", h.orgNew)
@@ -553,9 +553,6 @@ func choiceLabel(cs []Choice, v string) string {
 	}
 	return v
 }
-
-// TypeLabel returns the human label of a device type.
-func TypeLabel(v string) string { return choiceLabel(DeviceTypes, v) }
 
 func (h *Handlers) deviceList(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)

@@ -144,10 +144,16 @@ type OrgOption struct {
 type NavItem struct {
 	Key, Label, Href string
 	Action           auth.Action // shown only if the user may do this in the current org
+	// Order places the entry: daily work first (0, in registration order),
+	// places next (around 20), administration last (90s).
+	Order int
 }
 
 // AddNav adds a navigation entry.
-func (s *Server) AddNav(n NavItem) { s.nav = append(s.nav, n) }
+func (s *Server) AddNav(n NavItem) {
+	s.nav = append(s.nav, n)
+	slices.SortStableFunc(s.nav, func(a, b NavItem) int { return a.Order - b.Order })
+}
 
 const flashCookie = "vigil_flash"
 
