@@ -464,6 +464,9 @@ func (h *Handlers) apiAttach(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer done()
 	a, err := h.S.Attach(r.Context(), i, u, principal(r))
+	if errors.Is(err, ErrFileTooLarge) {
+		return web.Errorf(http.StatusRequestEntityTooLarge, "too_large", "the file is larger than %d MB", MaxUpload>>20)
+	}
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,8 @@ type Upload struct {
 	PhotoOnly bool
 }
 
-// ErrNotImage is returned for a file that is not a decodable JPEG or PNG
-// where a photo is expected.
-var ErrNotImage = errors.New("not an image")
+// ErrFileTooLarge marks an upload over MaxUpload (the API answers 413).
+var ErrFileTooLarge = errors.New("file too large")
 
 // Prepare reads, checks and stores an upload's content (and for images a
 // thumbnail and a print-size preview) in the blob store, and returns the
@@ -92,7 +91,7 @@ func (s *Service) Prepare(ctx context.Context, orgID string, u Upload) (*Attachm
 		return nil, invalid("file", "is empty")
 	}
 	if len(data) > MaxUpload {
-		return nil, invalid("file", fmt.Sprintf("is larger than %d MB", MaxUpload>>20))
+		return nil, errors.Join(ErrFileTooLarge, invalid("file", fmt.Sprintf("is larger than %d MB", MaxUpload>>20)))
 	}
 	a := &Attachment{OrgID: orgID, Filename: name, Caption: caption, Size: int64(len(data))}
 	ct := http.DetectContentType(data)

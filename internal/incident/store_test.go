@@ -77,7 +77,7 @@ func newWorld(t testing.TB, db *store.DB) *world {
 
 func (w *world) draft(mod func(i *Incident)) *Incident {
 	i := &Incident{OrgID: w.A.ID, SiteID: w.SiteA.ID, ZoneID: w.ZoneA.ID, Type: "theft", Severity: "high", Title: "Laptop stolen from reception",
-		Narrative: "At about 22:15 a man in a grey hoodie took a laptop from the reception desk and left by the north door.",
+		Narrative:  "At about 22:15 a man in a grey hoodie took a laptop from the reception desk and left by the north door.",
 		OccurredAt: w.Now.Add(-3 * time.Hour)}
 	i.People = []Person{{Role: "witness", Name: "Γιώργος Παπαδόπουλος", Description: "Night porter"}, {Role: "suspect", Description: "Grey hoodie, about 1.80 m"}}
 	if mod != nil {
@@ -112,7 +112,9 @@ func TestCreateRejectsBadInputAndWritesNothing(t *testing.T) {
 			{"reported before occurred", "reported_at", func(i *Incident) { i.ReportedAt = i.OccurredAt.Add(-time.Minute) }},
 			{"bad person role", "people", func(i *Incident) { i.People = []Person{{Role: "bystander", Name: "X"}} }},
 			{"custom field of another type", "custom.alarm_cause", func(i *Incident) { i.Custom = map[string]string{"alarm_cause": "Unknown"} }},
-			{"bad currency", "property", func(i *Incident) { i.Property = []Property{{Description: "Laptop", Status: "stolen", Value: 100, Currency: "dollars"}} }},
+			{"bad currency", "property", func(i *Incident) {
+				i.Property = []Property{{Description: "Laptop", Status: "stolen", Value: 100, Currency: "dollars"}}
+			}},
 			{"latitude alone", "latitude", func(i *Incident) { lat := 51.5; i.Latitude = &lat }},
 		} {
 			err := w.S.Create(ctx, w.draft(c.mod), w.Officer)
@@ -255,7 +257,11 @@ func TestSearchFiltersAndScope(t *testing.T) {
 			}
 			return i
 		}
-		a1 := mk(w.SiteA, w.Officer, Approved, func(i *Incident) { i.Title = "Forklift collision in dock"; i.Type = "vehicle_accident"; i.Severity = "moderate" })
+		a1 := mk(w.SiteA, w.Officer, Approved, func(i *Incident) {
+			i.Title = "Forklift collision in dock"
+			i.Type = "vehicle_accident"
+			i.Severity = "moderate"
+		})
 		a2 := mk(w.SiteA, w.Officer, Draft, func(i *Incident) { i.People = []Person{{Role: "victim", Name: "王伟"}} })
 		a3 := mk(w.SiteA, w.Officer, Closed, func(i *Incident) {
 			i.Title, i.Type, i.OccurredAt = "Fire alarm activation", "fire", w.Now.AddDate(0, -2, 0)
