@@ -285,7 +285,9 @@ func TestEndToEnd(t *testing.T) {
 		if resolved.State != alarm.StateResolved {
 			t.Fatalf("state %s", resolved.State)
 		}
-		sse.next(t, func(m alarm.AlarmMessage) bool { return m.Alarm != nil && m.Alarm.ID == al.ID && m.Alarm.State == alarm.StateResolved })
+		sse.next(t, func(m alarm.AlarmMessage) bool {
+			return m.Alarm != nil && m.Alarm.ID == al.ID && m.Alarm.State == alarm.StateResolved
+		})
 
 		// A new signal after resolve opens a new alarm.
 		if got := p.send(dc09.TokenCID, "1234", "#1234|1130 01 003", 5); got != "ACK" {

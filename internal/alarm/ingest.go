@@ -37,28 +37,39 @@ func (s *Service) Ingest(ctx context.Context, events []Event) error {
 	var fresh []Event
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
 		touched, fresh = touched[:0], fresh[:0]
-		isNew := make(map[string]bool, len(events))
-		for start := 0; start < len(events); start += eventInsertChunk {
-			chunk := events[start:min(len(events), start+eventInsertChunk)]
-			if err := insertEvents(ctx, tx, chunk, isNew); err != nil {
-				return err
-			}
+		// Which events are new? One indexed lookup per chunk, then the
+		// alarms are changed and the events inserted already linked, so no
+		// row is written twice. (On PostgreSQL two servers committing the
+		// same retransmission at the same instant could both count it in
+		// the alarm; the event itself is still stored once.)
+		seen, err := existingKeys(ctx, tx, events)
+		if err != nil {
+			return err
 		}
 		var accounts []string
 		for i := range events {
 			e := &events[i]
+			if e.ID == "" {
+				e.ID = store.NewID()
+			}
 			if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) {
 				accounts = append(accounts, e.AccountID)
 			}
-			if !isNew[e.ID] {
+			if seen[e.DedupKey] {
 				continue
 			}
+			seen[e.DedupKey] = true
 			a, err := applyEvent(ctx, tx, e, now)
 			if err != nil {
 				return err
 			}
 			touched = append(touched, a...)
 			fresh = append(fresh, *e)
+		}
+		for start := 0; start < len(fresh); start += eventInsertChunk {
+			if err := insertEvents(ctx, tx, fresh[start:min(len(fresh), start+eventInsertChunk)]); err != nil {
+				return err
+			}
 		}
 		if len(accounts) > 0 {
 			restored, err := touchAccounts(ctx, tx, accounts, now)
@@ -78,38 +89,57 @@ func (s *Service) Ingest(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// insertEvents inserts chunk with one statement and marks the rows that
-// were new (RETURNING lists only rows actually inserted).
-func insertEvents(ctx context.Context, tx *store.Tx, chunk []Event, isNew map[string]bool) error {
+// existingKeys returns the dedup keys of events already stored.
+func existingKeys(ctx context.Context, tx *store.Tx, events []Event) (map[string]bool, error) {
+	seen := make(map[string]bool, len(events))
+	for start := 0; start < len(events); start += eventInsertChunk {
+		chunk := events[start:min(len(events), start+eventInsertChunk)]
+		keys := make([]string, len(chunk))
+		for i := range chunk {
+			keys[i] = chunk[i].DedupKey
+		}
+		ph, args := in(keys)
+		rows, err := tx.Query(ctx, `SELECT dedup_key FROM alarm_events WHERE dedup_key IN (`+ph+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("dedup lookup: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			seen[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}
+
+// insertEvents inserts chunk with one statement. The unique dedup key
+// stays the last line of defence: a duplicate that slipped past
+// existingKeys is skipped, never stored twice.
+func insertEvents(ctx context.Context, tx *store.Tx, chunk []Event) error {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO alarm_events (` + eventInsertCols + `) VALUES `)
 	args := make([]any, 0, len(chunk)*19)
 	for i := range chunk {
 		e := &chunk[i]
-		if e.ID == "" {
-			e.ID = store.NewID()
-		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(eventPlaceholders)
 		args = append(args, e.ID, e.OrgID, e.SiteID, e.AccountID, e.Account, e.Source, e.DedupKey, e.ReceivedAt.UTC(),
-			nullTime(e.EventAt), e.Code, e.Class, e.Kind, e.Zone, e.User, truncate(e.Description, 500), e.Raw, e.Remote, e.OnTest, "")
+			nullTime(e.EventAt), e.Code, e.Class, e.Kind, e.Zone, e.User, truncate(e.Description, 500), e.Raw, e.Remote, e.OnTest, e.AlarmID)
 	}
-	b.WriteString(` ON CONFLICT (dedup_key) DO NOTHING RETURNING id`)
-	rows, err := tx.Query(ctx, b.String(), args...)
-	if err != nil {
+	b.WriteString(` ON CONFLICT (dedup_key) DO NOTHING`)
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert alarm events: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		isNew[id] = true
-	}
-	return rows.Err()
+	return nil
 }
 
 const alarmReturning = ` RETURNING id, org_id, site_id, '', account_id, type, priority, title, zone, zone_name, zone_id, device_id, state,
@@ -133,9 +163,6 @@ func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*
 		}
 		a.SiteName = e.SiteName
 		e.AlarmID = a.ID
-		if _, err := tx.Exec(ctx, `UPDATE alarm_events SET alarm_id = ? WHERE id = ?`, a.ID, e.ID); err != nil {
-			return nil, fmt.Errorf("link event: %w", err)
-		}
 		return []*Alarm{a}, nil
 	case KindRestore:
 		if e.Type == "" {
@@ -175,22 +202,39 @@ func updateAlarms(ctx context.Context, tx *store.Tx, e *Event, q string, args ..
 		return nil, err
 	}
 	if len(out) > 0 {
-		e.AlarmID = out[0].ID
-		if _, err := tx.Exec(ctx, `UPDATE alarm_events SET alarm_id = ? WHERE id = ?`, out[0].ID, e.ID); err != nil {
-			return nil, fmt.Errorf("link event: %w", err)
-		}
+		e.AlarmID = out[0].ID // the event is inserted after, already linked
 	}
 	return out, nil
 }
 
 // touchAccounts refreshes the supervision clock of every account that
-// signalled and restores their open communication-failure alarms.
+// signalled and restores their open communication-failure alarms. The
+// clock is written at most every supervisionGrain per account: intervals
+// are minutes, and rewriting every account row on every batch would cost
+// more than the signals themselves. Only accounts whose clock was stale
+// can have a communication failure to restore.
 func touchAccounts(ctx context.Context, tx *store.Tx, ids []string, now time.Time) ([]*Alarm, error) {
 	ph, args := in(ids)
-	if _, err := tx.Exec(ctx, `UPDATE alarm_accounts SET last_signal_at = ? WHERE id IN (`+ph+`)`, append([]any{now}, args...)...); err != nil {
+	rows, err := tx.Query(ctx, `UPDATE alarm_accounts SET last_signal_at = ? WHERE id IN (`+ph+`)
+		AND (last_signal_at IS NULL OR last_signal_at < ?) RETURNING id`, append(append([]any{now}, args...), now.Add(-supervisionGrain))...)
+	if err != nil {
 		return nil, fmt.Errorf("supervision clock: %w", err)
 	}
-	rows, err := tx.Query(ctx, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE type = 'comm_failure' AND is_open
+	var stale []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		stale = append(stale, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(stale) == 0 {
+		return nil, err
+	}
+	ph, args = in(stale)
+	rows, err = tx.Query(ctx, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE type = 'comm_failure' AND is_open
 		AND restored_at IS NULL AND account_id IN (`+ph+`)`+alarmReturning, append([]any{now, now}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("restore communication failures: %w", err)
@@ -206,6 +250,9 @@ func touchAccounts(ctx context.Context, tx *store.Tx, ids []string, now time.Tim
 	}
 	return out, rows.Err()
 }
+
+// supervisionGrain is the resolution of an account's last-signal clock.
+const supervisionGrain = 5 * time.Second
 
 // dedupAlarms keeps the last state of each alarm, most urgent first, so
 // publishing a batch announces fire alarms before the trouble flood.

@@ -55,10 +55,14 @@ func vigilBinary(t testing.TB) string {
 type serveProc struct {
 	cmd  *exec.Cmd
 	dc09 string
+	http string
 	done chan struct{}
 }
 
-var dc09Line = regexp.MustCompile(`alarm receiver \(SIA DC-09, TCP\+UDP\) on (\S+)`)
+var (
+	dc09Line = regexp.MustCompile(`alarm receiver \(SIA DC-09, TCP\+UDP\) on (\S+)`)
+	httpLine = regexp.MustCompile(`vigil is running at https?://(\S+)`)
+)
 
 // startServe runs `vigil serve` on data (SQLite) or dsn (PostgreSQL) with
 // the receiver on a free port (the same port again when dc09 is given).
@@ -84,14 +88,17 @@ func startServe(t testing.TB, data, dsn, dc09 string) *serveProc {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if m := dc09Line.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				p.dc09 = m[1]
+			}
+			if m := httpLine.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1] // printed after the receiver's line
 			}
 		}
 		io.Copy(io.Discard, out)
 	}()
 	go func() { cmd.Wait(); close(p.done) }()
 	select {
-	case p.dc09 = <-addr:
+	case p.http = <-addr:
 	case <-p.done:
 		t.Fatal("vigil serve exited before listening")
 	case <-time.After(60 * time.Second):
@@ -228,6 +235,7 @@ func TestKillDuringLoad(t *testing.T) {
 			}
 		})
 	}
+	loadStart := time.Now()
 	time.Sleep(4 * time.Second)
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -235,7 +243,8 @@ func TestKillDuringLoad(t *testing.T) {
 	<-p.done
 	close(stop)
 	wg.Wait()
-	t.Logf("killed after %d ACKed frames", acked.Load())
+	t.Logf("killed after %d ACKed frames (%.0f/s offered by 100 panels paced to %d/s, each waiting for its ACK)",
+		acked.Load(), float64(acked.Load())/time.Since(loadStart).Seconds(), rate)
 	if acked.Load() < rate { // at least ~1 s worth, or the test proves little
 		t.Fatalf("only %d frames ACKed before the kill", acked.Load())
 	}

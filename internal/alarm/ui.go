@@ -293,7 +293,7 @@ func (m *Module) accountForm(w http.ResponseWriter, r *http.Request, status int,
 		title = "Alarm account " + a.Number
 	}
 	pg := accountFormPage{Page: m.Web.NewPage(w, r, title, "alarm-accounts"), A: a, Sites: sites, Form: form, IsNew: a.ID == "",
-		CanEdit: a.ID == "" || auth.Can(p, auth.AlarmAdmin, a.OrgID),
+		CanEdit:    a.ID == "" || auth.Can(p, auth.AlarmAdmin, a.OrgID),
 		KeyFormats: []Choice{{"hex", "Hex digits"}, {"ascii", "ASCII characters"}}}
 	pg.Errors = errs
 	return m.Web.Render(w, status, "alarm_account_form", pg)

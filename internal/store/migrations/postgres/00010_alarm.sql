@@ -103,7 +103,8 @@ CREATE TABLE alarm_events (
 -- Retransmitted frames carry the same key and are recorded once.
 CREATE UNIQUE INDEX alarm_events_dedup ON alarm_events(dedup_key);
 CREATE INDEX alarm_events_account ON alarm_events(org_id, account, received_at);
-CREATE INDEX alarm_events_alarm ON alarm_events(alarm_id);
+-- Most events (polls, open/close) belong to no alarm: index only the linked.
+CREATE INDEX alarm_events_alarm ON alarm_events(alarm_id) WHERE alarm_id <> '';
 
 CREATE TABLE alarm_log (
     id         TEXT PRIMARY KEY,
