@@ -92,7 +92,7 @@ func (rd *ReportData) header(title string) pdf.Header {
 		stamp += " " + rd.when(i.ApprovedAt)[:10] + " by " + i.ApprovedBy
 	}
 	return pdf.Header{Org: rd.orgLine(), Title: title, Ref: i.Ref(), Stamp: stamp,
-		Footer: fmt.Sprintf("%s %s · generated %s by %s · times in %s", i.Ref(), title, rd.Generated.In(rd.loc()).Format("2006-01-02 15:04 MST"), rd.GeneratedBy, rd.Site.Timezone)}
+		Footer: fmt.Sprintf("%s · generated %s by %s · times %s", i.Ref(), rd.Generated.In(rd.loc()).Format("2006-01-02 15:04 MST"), rd.GeneratedBy, rd.Site.Timezone)}
 }
 
 // ImageLoader reads a stored JPEG by its SHA-256.

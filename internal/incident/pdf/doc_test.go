@@ -5,13 +5,10 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"vigil/internal/incident/pdf/pdftest"
 )
 
 func TestShape(t *testing.T) {
@@ -61,15 +58,13 @@ func testJPEG(t testing.TB, w, h int, c color.RGBA) []byte {
 	return b.Bytes()
 }
 
-// Multilingual is a paragraph in the scripts the report must handle.
-const Multilingual = "Witnesses: Γιώργος Παπαδόπουλος (Greek), محمد عبد الله (Arabic), 王伟 and 李娜 (Chinese), Ольга Петрова (Russian), José Núñez."
 
 func sampleDoc(t testing.TB, photos int) []byte {
 	d := New(Header{Org: "Operator Co — for Client A", Title: "Incident report", Ref: "INC-000042", Stamp: "Revision 3 · Approved", Footer: "generated in a test"})
 	d.Heading("Summary")
 	d.Facts([]KV{{"Type", "Theft"}, {"Severity", "High"}, {"Site", "Client A HQ · Lobby"}, {"Occurred", "2026-11-20 22:15 GMT"}, {"Officer", "李娜"}, {"Empty", ""}})
 	d.Heading("Narrative")
-	d.Para(Multilingual)
+	d.Para(pdftest.Multilingual)
 	d.Para("تم رصد شخص مشبوه بالقرب من البوابة الرئيسية في الساعة 22:15 وتم إبلاغ الشرطة.")
 	d.Para(strings.Repeat("The suspect left through the north gate and was followed on camera. ", 220))
 	d.Para(strings.Repeat("长", 400))
@@ -96,69 +91,12 @@ func TestDocRendersAllScripts(t *testing.T) {
 	if !bytes.HasPrefix(out, []byte("%PDF-")) || len(out) < 10_000 {
 		t.Fatalf("not a PDF: %d bytes", len(out))
 	}
-	pages := RenderPages(t, out, 60)
+	pages := pdftest.RenderPages(t, out, 60)
 	if len(pages) < 4 {
 		t.Fatalf("rendered %d pages, want at least 4 (long narrative and 50 photos)", len(pages))
 	}
 }
 
-// RenderPages rasterises a PDF with pdftoppm at dpi and checks every page
-// has ink; it returns the PNG paths. Without pdftoppm it skips, except in
-// CI (CI=true), where poppler-utils must be installed. VIGIL_PDF_OUT keeps
-// the PNGs in that directory so a person can look at them.
-func RenderPages(t testing.TB, data []byte, dpi int) []string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("pdftoppm not found: install poppler-utils")
-		}
-		t.Skip("pdftoppm not installed (poppler-utils)")
-	}
-	dir := t.TempDir()
-	if keep := os.Getenv("VIGIL_PDF_OUT"); keep != "" {
-		dir = filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
-		os.MkdirAll(dir, 0o755)
-	}
-	in := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(in, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-r", itoa(dpi), "-png", in, filepath.Join(dir, "page"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v: %s", err, out)
-	}
-	if out, _ := cmd.CombinedOutput(); len(out) > 0 {
-		t.Errorf("pdftoppm complained: %s", out)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "page-*.png"))
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(fh)
-		fh.Close()
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		b := img.Bounds()
-		ink := 0
-		for y := b.Min.Y; y < b.Max.Y; y += 2 {
-			for x := b.Min.X; x < b.Max.X; x += 2 {
-				if r, g, bl, _ := img.At(x, y).RGBA(); r+g+bl < 3*0xC000 {
-					ink++
-				}
-			}
-		}
-		if ink < 200 {
-			t.Errorf("%s looks blank (%d dark samples)", filepath.Base(f), ink)
-		}
-	}
-	return files
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
 func BenchmarkDoc(b *testing.B) {
 	for b.Loop() {
 		sampleDoc(b, 10)
