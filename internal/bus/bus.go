@@ -44,6 +44,10 @@ type Config struct {
 	URL string
 	// CredsFile is a NATS .creds file for the external cluster (optional).
 	CredsFile string
+	// CAFile verifies the cluster's TLS certificate when it is not signed by
+	// a system root; CertFile and KeyFile present a client certificate to
+	// clusters that require mutual TLS. All optional.
+	CAFile, CertFile, KeyFile string
 	// DataDir holds the embedded server's JetStream store, under DataDir/nats.
 	// Required when URL is empty.
 	DataDir string
@@ -120,6 +124,9 @@ func (c *Config) validate() error {
 	if c.URL == "" && c.DataDir == "" {
 		return errors.New("bus: the embedded NATS server needs a data directory")
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return errors.New("bus: a client certificate needs both a cert file and a key file")
+	}
 	return nil
 }
 
@@ -180,14 +187,23 @@ func Open(ctx context.Context, cfg Config) (*Bus, error) {
 		if cfg.CredsFile != "" {
 			opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 		}
+		if cfg.CAFile != "" {
+			opts = append(opts, nats.RootCAs(cfg.CAFile))
+		}
+		if cfg.CertFile != "" || cfg.KeyFile != "" {
+			opts = append(opts, nats.ClientCert(cfg.CertFile, cfg.KeyFile))
+		}
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
 		b.stopEmbedded()
-		if cfg.URL == "" {
+		switch {
+		case cfg.URL == "":
 			return nil, fmt.Errorf("bus: connect to embedded nats server: %w", err)
+		case errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrTimeout):
+			return nil, fmt.Errorf("bus: cannot reach NATS at %s (is the server running and the URL right?): %w", redactURL(cfg.URL), err)
 		}
-		return nil, fmt.Errorf("bus: cannot reach NATS at %s (is the server running and the URL right?): %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("bus: connect to NATS at %s: %w", redactURL(cfg.URL), err)
 	}
 	b.nc = nc
 	if b.js, err = jetstream.New(nc); err != nil {

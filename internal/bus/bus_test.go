@@ -453,6 +453,8 @@ func TestConfigValidation(t *testing.T) {
 		{"bad stream", Config{DataDir: "x", Stream: "A.B"}, "stream name"},
 		{"bad replicas", Config{URL: "nats://127.0.0.1:1", Replicas: 2}, "replicas"},
 		{"dup window beyond age", Config{DataDir: "x", MaxAge: time.Minute, Duplicates: time.Hour}, "duplicates"},
+		{"cert without key", Config{URL: "nats://127.0.0.1:1", CertFile: "c.pem"}, "key file"},
+		{"missing CA file", Config{URL: "tls://127.0.0.1:1", CAFile: "/nonexistent/ca.pem"}, "ca.pem"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Open(context.Background(), tc.cfg)
