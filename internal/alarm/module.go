@@ -218,48 +218,102 @@ type AlarmMessage struct {
 	Alarm *Alarm `json:"alarm"`
 }
 
+// ReceivedMessage carries the new events of one group commit for one
+// organisation on vigil.<org>.alarm.received. One message per commit, not
+// per event: the database is the durable record (and already dropped
+// retransmissions), so the bus only announces, and a JetStream message per
+// signal would cost more than the commit itself.
+type ReceivedMessage struct {
+	Events []Event `json:"events"`
+}
+
+// repeatEvery bounds how often an alarm whose only change is another
+// repeat signal is re-announced: during a storm one trouble alarm may get
+// hundreds of signals a second, and the console needs the count, not
+// every step of it. New alarms and state changes go out at once.
+const repeatEvery = time.Second
+
 // publishLoop publishes asynchronously (one JetStream round trip per
-// message would cap the rate at a few thousand per second) and waits for
-// outstanding acks before returning.
+// message would cap the rate at a few thousand per second), coalesces
+// repeat-signal updates, and waits for outstanding acks before returning.
 func (m *Module) publishLoop() {
 	js := m.Bus.JetStream()
 	stream := jetstream.WithExpectStream(m.Bus.StreamName())
-	publish := func(subject string, data []byte, opts ...jetstream.PublishOpt) {
-		if _, err := js.PublishAsync(subject, data, append(opts, stream)...); err != nil {
+	publish := func(subject string, v any) {
+		data, _ := json.Marshal(v)
+		if _, err := js.PublishAsync(subject, data, stream); err != nil {
 			m.Log.Warn("alarm: publish", "subject", subject, "err", err)
 		}
 	}
+	type sentState struct {
+		at    time.Time
+		state string
+		esc   int
+	}
+	last := map[string]sentState{} // alarm ID → what was last announced
+	pending := map[string]*Alarm{} // coalesced repeat updates
+	sendAlarm := func(a *Alarm, now time.Time) {
+		if subj, err := m.Bus.Subject(a.OrgID, "alarm", "alarm"); err == nil {
+			publish(subj, AlarmMessage{Alarm: a})
+		}
+		delete(pending, a.ID)
+		if a.Open() {
+			last[a.ID] = sentState{at: now, state: a.State, esc: a.Escalation}
+		} else {
+			delete(last, a.ID)
+		}
+	}
+	flush := func(now time.Time) {
+		for id, a := range pending {
+			if now.Sub(last[id].at) >= repeatEvery {
+				sendAlarm(a, now)
+			}
+		}
+		for id, st := range last {
+			if now.Sub(st.at) > time.Hour {
+				delete(last, id) // bound the map; a late repeat is simply sent
+			}
+		}
+	}
+	tick := time.NewTicker(repeatEvery / 4)
+	defer tick.Stop()
 	for {
 		var b pubBatch
 		select {
 		case b = <-m.pub:
+		case now := <-tick.C:
+			flush(now)
+			continue
 		case <-m.stop:
 			// Drain what was committed before the stop, then finish.
 			select {
 			case b = <-m.pub:
 			default:
+				for _, a := range pending {
+					sendAlarm(a, time.Now())
+				}
 				goto done
 			}
 		}
+		now := time.Now()
 		for _, a := range b.alarms {
-			subj, err := m.Bus.Subject(a.OrgID, "alarm", "alarm")
-			if err != nil {
+			prev, seen := last[a.ID]
+			if seen && a.Signals > 1 && prev.state == a.State && prev.esc == a.Escalation && now.Sub(prev.at) < repeatEvery {
+				pending[a.ID] = a
 				continue
 			}
-			data, _ := json.Marshal(AlarmMessage{Alarm: a})
-			publish(subj, data)
+			sendAlarm(a, now)
 		}
+		byOrg := map[string][]Event{}
 		for i := range b.events {
-			e := &b.events[i]
-			if e.Kind == KindPoll {
-				continue // supervision noise; the database has it
+			if e := &b.events[i]; e.Kind != KindPoll { // polls are supervision noise; the database has them
+				byOrg[e.OrgID] = append(byOrg[e.OrgID], *e)
 			}
-			subj, err := m.Bus.Subject(e.OrgID, "alarm", "received")
-			if err != nil {
-				continue
+		}
+		for org, evs := range byOrg {
+			if subj, err := m.Bus.Subject(org, "alarm", "received"); err == nil {
+				publish(subj, ReceivedMessage{Events: evs})
 			}
-			data, _ := json.Marshal(e)
-			publish(subj, data, jetstream.WithMsgID(e.DedupKey))
 		}
 	}
 done:
