@@ -12,6 +12,7 @@ import (
 	"vigil/internal/auth"
 	"vigil/internal/config"
 	"vigil/internal/demo"
+	"vigil/internal/incident"
 	"vigil/internal/org"
 	"vigil/internal/store"
 )
@@ -288,6 +289,7 @@ func runDemo(ctx context.Context, args []string, s stdio) int {
 	var cfg config.Config
 	fs := newFlags(s, "demo", "[options]")
 	dbFlags(fs, &cfg)
+	incidents := fs.Int("incidents", 0, "also seed `N` realistic incident reports for load testing (into an existing demo too)")
 	if err := parse(fs, args, 0); err != nil {
 		return finish(s, "demo", err)
 	}
@@ -298,10 +300,16 @@ func runDemo(ctx context.Context, args []string, s stdio) int {
 		}
 		defer a.Close()
 		accounts, err := demo.Load(ctx, a.DB, a.Auth, a.Orgs)
+		if errors.Is(err, demo.ErrNotEmpty) && *incidents > 0 {
+			accounts, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}
 		printAccounts(s, accounts)
+		if *incidents > 0 {
+			return incident.Seed(ctx, a.DB, a.Orgs, a.Now(), *incidents, uint64(time.Now().UnixNano()), s.err)
+		}
 		return nil
 	}()
 	return finish(s, "demo", err)

@@ -481,3 +481,31 @@ func TestTypesConfigurable(t *testing.T) {
 		t.Fatal("client A's type leaked to B")
 	}
 }
+
+func TestSeed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		if err := Seed(ctx, db, w.S.Orgs, w.Now, 2100, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM incidents`); n != 2100 {
+			t.Fatalf("%d incidents", n)
+		}
+		if n := count(t, db, `SELECT COUNT(DISTINCT org_id || '/' || CAST(number AS TEXT)) FROM incidents`); n != 2100 {
+			t.Fatalf("report numbers not unique: %d", n)
+		}
+		got, err := w.S.List(ctx, ScopeOf(w.OperatorM), Filter{Q: "stolen"}, Page{Limit: 5})
+		if err != nil || len(got) == 0 {
+			t.Fatalf("search seeded: %d %v", len(got), err)
+		}
+		// Seeded reports are ordinary reports: a new one continues the numbering.
+		i := w.draft(nil)
+		if err := w.S.Create(ctx, i, w.Officer); err != nil {
+			t.Fatal(err)
+		}
+		if i.Number != int64(count(t, db, `SELECT COUNT(*) FROM incidents WHERE org_id = ?`, w.A.ID)) {
+			t.Fatalf("number %d after seeding", i.Number)
+		}
+	})
+}
