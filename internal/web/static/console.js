@@ -127,12 +127,13 @@
     const es = new EventSource(table.dataset.stream);
     es.onopen = () => { if (status) { status.textContent = "Live"; status.className = "badge ok"; } };
     es.onerror = () => { if (status) { status.textContent = "Reconnecting…"; status.className = "badge warn"; } };
-    es.onmessage = (ev) => {
+    // The live hub names each event <module>.<event> from its subject.
+    es.addEventListener("alarm.alarm", (ev) => {
       try {
         const msg = JSON.parse(ev.data);
         if (msg && msg.alarm) apply(msg.alarm);
-      } catch (e) { /* not an alarm message */ }
-    };
+      } catch (e) { /* malformed message: ignore it, the next one carries the full state */ }
+    });
   }
 
   // Keyboard: j/k move through the queue, Enter opens, a acknowledges,
