@@ -29,7 +29,11 @@ func (s *Service) act(ctx context.Context, a *Alarm, p *auth.Principal, action s
 	now := s.Now().UTC()
 	var fresh *Alarm
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		cur, err := scanAlarm(tx.QueryRow(ctx, `SELECT `+alarmCols+alarmFrom+` WHERE a.id = ? AND a.org_id = ?`+tx.Dialect().ForUpdate(), a.ID, a.OrgID))
+		lock := "" // SQLite's single writer already serialises
+		if tx.Dialect() == store.Postgres {
+			lock = " FOR UPDATE OF a" // the site join is nullable: lock the alarm row only
+		}
+		cur, err := scanAlarm(tx.QueryRow(ctx, `SELECT `+alarmCols+alarmFrom+` WHERE a.id = ? AND a.org_id = ?`+lock, a.ID, a.OrgID))
 		if err != nil {
 			return err
 		}
