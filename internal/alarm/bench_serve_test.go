@@ -265,6 +265,10 @@ func pct(l []time.Duration) string {
 			miss++
 		}
 	}
-	return fmt.Sprintf("n=%d p50 %.1f ms p99 %.1f ms max %.1f ms missing %d", len(l),
+	if miss == len(l) {
+		return fmt.Sprintf("n=%d, none arrived", len(l))
+	}
+	// Missing probes sort last (1 h), so they push the percentiles up.
+	return fmt.Sprintf("n=%d p50 %.1f ms p99 %.1f ms max arrived %.1f ms missing %d", len(l),
 		float64(q(.5).Microseconds())/1000, float64(q(.99).Microseconds())/1000, float64(l[len(l)-1-miss].Microseconds())/1000, miss)
 }
