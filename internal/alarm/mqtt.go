@@ -2,8 +2,11 @@ package alarm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +38,13 @@ func (m *Module) ReloadMQTT() {
 		}
 	}
 }
+
+// processTag tells this process's MQTT clients apart from other servers'.
+var processTag = func() string {
+	h, _ := os.Hostname()
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", h, os.Getpid())))
+	return hex.EncodeToString(sum[:4])
+}()
 
 func (g *mqttManager) run(ctx context.Context) {
 	g.mu.Lock()
@@ -100,7 +110,10 @@ func (g *mqttManager) connect(ctx context.Context, src *Source) mqtt.Client {
 			log.Warn("alarm: mqtt message not stored", "source", src.ID, "topic", msg.Topic(), "err", err)
 		}
 	}
-	opts := mqtt.NewClientOptions().AddBroker(src.BrokerURL).SetClientID("vigil-" + src.ID[len(src.ID)-12:]).
+	// One client ID per source and process: several servers each keep their
+	// own persistent session (the dedup key drops the copies), and never
+	// take each other's connection over.
+	opts := mqtt.NewClientOptions().AddBroker(src.BrokerURL).SetClientID(fmt.Sprintf("vigil-%s-%s", src.ID[len(src.ID)-12:], processTag)).
 		SetCleanSession(false).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(5 * time.Second).
 		SetOrderMatters(true).SetAutoAckDisabled(false)
 	opts.SetOnConnectHandler(func(c mqtt.Client) {
