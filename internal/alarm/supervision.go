@@ -72,7 +72,7 @@ var DefaultEscalation = EscalateAfter{PriorityLife: 30 * time.Second, PriorityPr
 // published. The conditional UPDATE makes concurrent servers harmless.
 func (s *Service) Escalate(ctx context.Context, after EscalateAfter) error {
 	now := s.Now().UTC()
-	rows, err := s.DB.Query(ctx, `SELECT `+alarmCols+alarmFrom+` WHERE a.state = 'new' ORDER BY a.priority, a.first_at LIMIT 1000`)
+	rows, err := s.DB.Query(ctx, `SELECT `+alarmCols+alarmFrom+` WHERE a.state = 'new' ORDER BY a.priority, a.first_at LIMIT 500`)
 	if err != nil {
 		return err
 	}
@@ -96,16 +96,23 @@ func (s *Service) Escalate(ctx context.Context, after EscalateAfter) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if len(due) == 0 {
+		return nil
+	}
+	// One transaction for the whole tick: escalations compete with the
+	// receiver's group commits for the single writer, so they must cost
+	// one commit, not one per alarm.
 	var changed []*Alarm
-	for _, a := range due {
-		err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+		changed = changed[:0]
+		for _, a := range due {
 			res, err := tx.Exec(ctx, `UPDATE alarms SET escalation = ?, escalated_at = ?, updated_at = ? WHERE id = ? AND state = 'new' AND escalation < ?`,
 				a.Escalation, now, now, a.ID, a.Escalation)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return nil
+				continue // acknowledged or escalated by another server meanwhile
 			}
 			a.EscalatedAt, a.UpdatedAt = &now, now
 			changed = append(changed, a)
@@ -113,11 +120,14 @@ func (s *Service) Escalate(ctx context.Context, after EscalateAfter) error {
 				Text: fmt.Sprintf("Not acknowledged after %s: escalated to level %d", now.Sub(a.FirstAt).Round(time.Second), a.Escalation)}); err != nil {
 				return err
 			}
-			return s.record(ctx, tx, nil, a.OrgID, "alarm.escalate", "alarm", a.ID, map[string]any{"level": a.Escalation})
-		})
-		if err != nil {
-			return err
+			if err := s.record(ctx, tx, nil, a.OrgID, "alarm.escalate", "alarm", a.ID, map[string]any{"level": a.Escalation}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if len(changed) > 0 && s.Publish != nil {
 		s.Publish(changed, nil)
