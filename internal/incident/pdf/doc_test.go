@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"strings"
 	"testing"
 
@@ -101,4 +102,50 @@ func BenchmarkDoc(b *testing.B) {
 	for b.Loop() {
 		sampleDoc(b, 10)
 	}
+}
+
+func FuzzShapeVisual(f *testing.F) {
+	for _, s := range []string{"بيت", "سلام abc 123", "אבג abc", "", "ل", "لا", "\u064B\u0644"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, rtl bool) {
+		sh := Shape([]rune(s))
+		if len(sh) > len([]rune(s)) {
+			t.Fatalf("shaping grew %q", s)
+		}
+		v := Visual(sh, rtl)
+		if len(v) != len(sh) {
+			t.Fatalf("reordering changed the length of %q", s)
+		}
+		seen := map[rune]int{}
+		for _, r := range sh {
+			seen[r]++
+		}
+		for _, r := range v {
+			seen[r]--
+		}
+		for r, n := range seen {
+			if n != 0 {
+				t.Fatalf("reordering lost or added %q", r)
+			}
+		}
+	})
+}
+
+// FuzzText lays out arbitrary text: no panic, no endless loop.
+func FuzzText(f *testing.F) {
+	f.Add("hello world", 40.0)
+	f.Add(strings.Repeat("长", 50), 3.0)
+	f.Add("averyveryveryverylongwordthatneedsbreaking", 1.0)
+	f.Fuzz(func(t *testing.T, s string, w float64) {
+		if w < 0.5 || w > 200 || len(s) > 2000 {
+			return
+		}
+		d := New(Header{Title: "fuzz"})
+		d.Text(s, "", 10, 15, w, 5)
+		if err := d.Write(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
