@@ -14,6 +14,7 @@ package investigation
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -153,6 +154,9 @@ type Case struct {
 	TimeSpent       int64 `json:"time_spent_seconds"`
 }
 
+// Hours is the time spent, for pages.
+func (c *Case) Hours() string { return fmt.Sprintf("%.1f h", float64(c.TimeSpent)/3600) }
+
 // Ref is the case's human reference, e.g. C-0042.
 func (c *Case) Ref() string { return fmt.Sprintf("C-%04d", c.Number) }
 
@@ -223,6 +227,23 @@ func (a Allegation) OutcomeLabel() string {
 type Link struct {
 	Kind string `json:"kind"`
 	Ref  string `json:"ref"`
+}
+
+// Href is the linked record's page in vigil.
+func (l Link) Href() string {
+	switch l.Kind {
+	case "incident":
+		return "/incidents/" + url.PathEscape(l.Ref)
+	case "alarm":
+		return "/alarms/" + url.PathEscape(l.Ref)
+	}
+	return "/cases/" + url.PathEscape(l.Ref)
+}
+
+// HotlineInfo is what the reporter chose to tell about the report itself.
+type HotlineInfo struct {
+	Category string `json:"category"`
+	Contact  string `json:"contact"` // empty when the reporter stayed anonymous
 }
 
 // Task is a to-do on a case.

@@ -672,6 +672,7 @@ type CaseFile struct {
 	Evidence    []*Evidence  `json:"evidence"`
 	Interviews  []Interview  `json:"interviews"`
 	Messages    []Message    `json:"messages,omitempty"`
+	Hotline     *HotlineInfo `json:"hotline,omitempty"`
 	Assessments []Assessment `json:"assessments,omitempty"`
 	BOLOs       []*BOLO      `json:"bolos,omitempty"`
 	Revocations []Revocation `json:"revocations,omitempty"`
@@ -693,7 +694,12 @@ func (s *Service) File(ctx context.Context, c *Case, shareableOnly bool) (*CaseF
 		func() { f.Interviews, err = s.Interviews(ctx, c) },
 		func() {
 			if c.Source == "hotline" && !shareableOnly {
-				f.Messages, err = s.Messages(ctx, c)
+				if f.Messages, err = s.Messages(ctx, c); err != nil {
+					return
+				}
+				f.Hotline = &HotlineInfo{}
+				err = s.DB.QueryRow(ctx, `SELECT category, contact FROM hotline_reports WHERE case_id = ?`, c.ID).Scan(&f.Hotline.Category, &f.Hotline.Contact)
+				f.Hotline.Category = label(HotlineCategories, f.Hotline.Category)
 			}
 		},
 		func() {
