@@ -72,7 +72,13 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			break
 		}
 		lp, colOf := w.buildMaster(free, fixedRow, pool.rows, lead)
-		obj, solved := w.generate(lp, free, pool, colOf, stop, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
+		// The root is solved to optimality; after a fixing step a few
+		// pricing rounds repair the master well enough to steer the dive.
+		maxRounds := -1
+		if len(free) < E {
+			maxRounds = diveRounds
+		}
+		obj, solved := w.generate(lp, free, pool, colOf, stop, maxRounds, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
 		if stop() {
 			return false
 		}
@@ -101,7 +107,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			}
 		}
 		// Fix all settled employees and some open ones: the most settled
-		// tenth, drawn at random from the most settled fifth.
+		// fifth, drawn at random from the most settled two fifths.
 		slices.SortStableFunc(open, func(a, b cand) int {
 			switch {
 			case a.v > b.v:
@@ -111,7 +117,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			}
 			return 0
 		})
-		n := max(1, len(open)/10)
+		n := max(1, len(open)/5)
 		if pick := min(len(open), 2*n); pick > n {
 			w.rng.Shuffle(pick, func(i, j int) { open[i], open[j] = open[j], open[i] })
 		}
@@ -136,6 +142,9 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 	}
 	return true
 }
+
+// diveRounds caps the pricing rounds after each fixing step of a dive.
+const diveRounds = 10
 
 // roundEvery is how many pricing rounds pass between intermediate
 // roundings of the master.
@@ -284,7 +293,7 @@ func (w *worker) patternColumn(fi, F, e int, row []int) lpColumn {
 // generate alternates master solves and pricing until no free employee has
 // a row of negative reduced cost. It returns the master objective and
 // whether the LP was solved to optimality over all columns.
-func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool, round func()) (float64, bool) {
+func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool, maxRounds int, round func()) (float64, bool) {
 	p := w.p
 	S := w.S
 	F := len(free)
@@ -292,6 +301,9 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 	for r := 0; ; r++ {
 		obj, optimal := lp.solve(20000)
 		if !optimal || stop() {
+			return obj, false
+		}
+		if maxRounds >= 0 && r >= maxRounds {
 			return obj, false
 		}
 		if r > 0 && r%roundEvery == 0 {
