@@ -55,28 +55,31 @@ func TestServeBenchmarks(t *testing.T) {
 		return summarize(out)
 	}
 
+	only := os.Getenv("VIGIL_ALARM_BENCH_ONLY") // "postgres": skip the ceiling and SQLite runs
 	// No-store ceiling, same machine, same run.
-	lis := exec.Command(bin, "alarm", "listen", "--addr", "127.0.0.1:0", "--no-store", "--duration", (dur + 10*time.Second).String(), "--json")
-	lout, _ := lis.StderrPipe()
-	if err := lis.Start(); err != nil {
-		t.Fatal(err)
-	}
-	laddr := ""
-	sc := bufio.NewScanner(lout)
-	re := regexp.MustCompile(`127\.0\.0\.1:\d+`)
-	for laddr == "" && sc.Scan() {
-		laddr = re.FindString(sc.Text())
-	}
-	go func() {
-		for sc.Scan() {
+	if only == "" {
+		lis := exec.Command(bin, "alarm", "listen", "--addr", "127.0.0.1:0", "--no-store", "--duration", (dur + 10*time.Second).String(), "--json")
+		lout, _ := lis.StderrPipe()
+		if err := lis.Start(); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	if laddr == "" {
-		t.Fatal("listen did not print its address")
+		laddr := ""
+		sc := bufio.NewScanner(lout)
+		re := regexp.MustCompile(`127\.0\.0\.1:\d+`)
+		for laddr == "" && sc.Scan() {
+			laddr = re.FindString(sc.Text())
+		}
+		go func() {
+			for sc.Scan() {
+			}
+		}()
+		if laddr == "" {
+			t.Fatal("listen did not print its address")
+		}
+		t.Logf("no-store ceiling, rate 0, %s: %s", dur, bench(laddr, "--rate", "0", "--duration", dur.String()))
+		lis.Process.Kill()
+		lis.Wait()
 	}
-	t.Logf("no-store ceiling, rate 0, %s: %s", dur, bench(laddr, "--rate", "0", "--duration", dur.String()))
-	lis.Process.Kill()
-	lis.Wait()
 
 	run := func(name, dsn string) {
 		data := t.TempDir()
@@ -112,7 +115,9 @@ func TestServeBenchmarks(t *testing.T) {
 		probe("sqlite storm: trouble/supervision flood at full rate", "--rate", "0", "--duration", "20s",
 			"--mix", "trouble=60,null=30,restore=10")
 	}
-	run("sqlite", "")
+	if only == "" {
+		run("sqlite", "")
+	}
 	if pg := os.Getenv("VIGIL_ALARM_BENCH_PG"); pg != "" {
 		run("postgres", pg)
 	}
