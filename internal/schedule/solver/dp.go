@@ -32,6 +32,8 @@ type rowModel struct {
 	lenU    []int // length of allowed[a] in units
 	limit   []int // MaxShifts of allowed[a]
 	binding bool  // some untracked limit can bind within the horizon
+	relaxW  bool  // weekends are priced, not counted (see newRowModel)
+	maxW    int
 	// Binding per-type maxima with small limits are tracked exactly as a
 	// mixed-radix counter of C values; cntNext[c*nA+a] is the counter after
 	// one more shift allowed[a], or -1 past the limit.
@@ -99,6 +101,14 @@ func newRowModel(p *Problem, e int) *rowModel {
 	m.minU = (emp.MinMinutes + unit - 1) / unit
 	m.W1 = min(emp.MaxWeekends, len(p.Weekends)) + 1
 	m.trackLimits(p, emp)
+	m.maxW = emp.MaxWeekends
+	if m.states()*p.Days > prevBudget {
+		// Long horizons with many weekends: price weekend work in the
+		// Lagrangian loop instead of counting weekends in the state, so
+		// the back-pointers stay within memory.
+		m.relaxW = true
+		m.W1 = 1
+	}
 	m.dayOff = make([]bool, p.Days)
 	for _, d := range emp.DaysOff {
 		m.dayOff[d] = true
@@ -174,6 +184,8 @@ func (m *rowModel) classify(p *Problem, emp *Employee) {
 const (
 	maxCounter  = 64
 	stateBudget = 40000
+	// prevBudget bounds the DP back-pointers (states × days, 4 bytes each).
+	prevBudget = 16 << 20
 )
 
 // trackLimits decides which per-type maxima the DP tracks exactly: those
@@ -238,6 +250,7 @@ type dpScratch struct {
 	nact     []int32
 	prev     []int32
 	lam      []int64
+	lamW     int64
 	count    []int
 }
 
@@ -274,6 +287,7 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 	}
 	sc.ensure(m.states(), p.Days, m.nA)
 	clear(sc.lam)
+	sc.lamW = 0
 	// Multipliers grow from the scale of the prices themselves.
 	var scale int64 = 1
 	for _, c := range cost {
@@ -291,12 +305,15 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 					sc.lam[a] = inf
 				}
 			}
+			if m.relaxW && sc.lamW > 0 {
+				sc.lamW = inf
+			}
 		}
 		val, ok := m.run(p, cost, sc, out)
 		if !ok {
 			return 0, false
 		}
-		if !m.binding {
+		if !m.binding && !m.relaxW {
 			return val, true
 		}
 		clear(sc.count)
@@ -311,6 +328,10 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 				over = true
 				sc.lam[a] = sc.lam[a]*2 + scale
 			}
+		}
+		if m.relaxW && weekendsWorked(p, out) > m.maxW {
+			over = true
+			sc.lamW = sc.lamW*2 + scale
 		}
 		if !over {
 			// Report the true price, without the multipliers.
@@ -360,6 +381,13 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 				price[a] = inf
 			} else {
 				price[a] = c + sc.lam[a]
+				if m.relaxW && m.weekend[d] != 0 {
+					if sc.lamW >= inf {
+						price[a] = inf
+					} else {
+						price[a] += sc.lamW
+					}
+				}
 			}
 		}
 	}
@@ -379,7 +407,7 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 			continue
 		}
 		w := 0
-		if m.weekend[0] != 0 {
+		if m.weekend[0] != 0 && !m.relaxW {
 			w = 1
 		}
 		if w >= W1 {
@@ -433,7 +461,7 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 				continue
 			}
 			w2 := w
-			if wk == 1 || (wk == 2 && !working) {
+			if !m.relaxW && (wk == 1 || (wk == 2 && !working)) {
 				w2++
 			}
 			if w2 >= W1 {
@@ -500,4 +528,18 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 		at = int(prev[d*N+at])
 	}
 	return best, true
+}
+
+// weekendsWorked counts the weekends in which row works at least one day.
+func weekendsWorked(p *Problem, row []int) int {
+	n := 0
+	for _, w := range p.Weekends {
+		for d := w.First; d <= w.Last; d++ {
+			if row[d] != Off {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }

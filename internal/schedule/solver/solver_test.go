@@ -141,6 +141,18 @@ func TestRowDPMatchesBruteForce(t *testing.T) {
 			} else if ok && got < want {
 				t.Fatalf("trial %d: DP beat brute force (%d < %d)", trial, got, want)
 			}
+			// The memory-saving mode that prices weekends instead of
+			// counting them must still return only feasible rows.
+			m.relaxW, m.W1 = true, 1
+			var sc2 dpScratch
+			if got2, ok2 := m.bestRow(p, cost, &sc2, out); ok2 {
+				if !checkRow(p, e, out, nil) {
+					t.Fatalf("trial %d employee %d: relaxed-weekend row %v is infeasible", trial, e, out)
+				}
+				if wantOK && got2 < want {
+					t.Fatalf("trial %d: relaxed DP beat brute force", trial)
+				}
+			}
 		}
 	}
 }
