@@ -106,6 +106,50 @@ func (p *PERT) stdQuantileHi(s float64) float64 {
 	return 1 - mathext.InvRegIncBeta(p.Beta, p.Alpha, s)
 }
 
+// newtonLo is the standard beta quantile at q found by Newton's method from
+// prev, a quantile at a slightly smaller probability: each step costs one
+// regularized incomplete beta (~0.3 µs) against ~2 µs for a full inversion,
+// and two or three steps reach full precision from a neighbouring knot.
+// Steps leaving the bracket (prev, 1) bisect instead; if it has not
+// converged it falls back to the full inversion.
+func (p *PERT) newtonLo(q, prev float64) float64 {
+	return betaNewton(p.Alpha, p.Beta, p.lbeta, q, prev, func() float64 { return p.stdQuantileLo(q) })
+}
+
+// newtonHi is newtonLo for Q(1−s), from prev = Q(1−s') with s' < s, on the
+// reflected beta so precision near 1 is kept.
+func (p *PERT) newtonHi(s, prev float64) float64 {
+	return 1 - betaNewton(p.Beta, p.Alpha, p.lbeta, s, 1-prev, func() float64 { return 1 - p.stdQuantileHi(s) })
+}
+
+func betaNewton(a, b, lbeta, q, prev float64, fallback func() float64) float64 {
+	lo, hi := prev, 1.0
+	x := prev
+	for range 30 {
+		f := math.Exp((a-1)*math.Log(x) + (b-1)*math.Log1p(-x) - lbeta)
+		g := mathext.RegIncBeta(a, b, x) - q
+		if g == 0 {
+			return x
+		}
+		if g < 0 {
+			lo = x
+		} else {
+			hi = x
+		}
+		nx := x - g/f
+		if !(nx > lo && nx < hi) || f == 0 || math.IsInf(f, 0) {
+			nx = (lo + hi) / 2
+		}
+		// Quadratic convergence: once a step is this small the next
+		// error is far below float64 resolution.
+		if math.Abs(nx-x) <= 1e-10*x {
+			return nx
+		}
+		x = nx
+	}
+	return fallback()
+}
+
 func (p *PERT) stdPDF(x float64) float64 {
 	if x <= 0 || x >= 1 {
 		return 0
@@ -121,7 +165,7 @@ func (p *PERT) tab() *quantileTable {
 		return t
 	}
 	p.once.Do(func() {
-		p.table.Store(newQuantileTable(p.stdQuantileLo, p.stdQuantileHi, p.stdPDF, p.Min, p.Max-p.Min))
+		p.table.Store(newQuantileTable(p.stdQuantileLo, p.stdQuantileHi, p.newtonLo, p.newtonHi, p.stdPDF, p.Min, p.Max-p.Min))
 	})
 	return p.table.Load()
 }

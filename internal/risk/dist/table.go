@@ -41,20 +41,33 @@ type tail struct {
 }
 
 // newQuantileTable builds the table. qlo(s) and qhi(s) must return Q(s) and
-// Q(1−s) accurately for small s; pdf is the density on [0, 1].
+// Q(1−s) accurately for small s; pdf is the density on [0, 1]. bodyLo and
+// bodyHi, when not nil, do the same given the previous knot's value as a
+// starting point (for each half, knots are visited moving away from its
+// end point), which lets a Newton iteration replace a full inversion.
 //
 // The stored table maps to off + scale·Q, so a draw needs no further
 // arithmetic to land on the caller's [min, max].
-func newQuantileTable(qlo, qhi func(s float64) float64, pdf func(x float64) float64, off, scale float64) *quantileTable {
+func newQuantileTable(qlo, qhi func(s float64) float64, bodyLo, bodyHi func(s, prev float64) float64,
+	pdf func(x float64) float64, off, scale float64) *quantileTable {
 	t := &quantileTable{xmin: off + scale*qlo(0), xmax: off + scale*qhi(0)}
 	const h = 1.0 / tableN
 	var q, d [tableN + 1]float64 // Q and h·Q' at the body knots p = i/tableN
-	for i := tailEdge; i <= tableN-tailEdge; i++ {
-		if i <= tableN/2 {
+	for i := tailEdge; i <= tableN/2; i++ {
+		if i == tailEdge || bodyLo == nil {
 			q[i] = qlo(float64(i) * h)
 		} else {
-			q[i] = qhi(float64(tableN-i) * h)
+			q[i] = bodyLo(float64(i)*h, q[i-1])
 		}
+	}
+	for i := tableN - tailEdge; i > tableN/2; i-- {
+		if i == tableN-tailEdge || bodyHi == nil {
+			q[i] = qhi(float64(tableN-i) * h)
+		} else {
+			q[i] = bodyHi(float64(tableN-i)*h, q[i+1])
+		}
+	}
+	for i := tailEdge; i <= tableN-tailEdge; i++ {
 		if f := pdf(q[i]); f > 0 && !math.IsInf(f, 0) {
 			d[i] = h / f
 		}
