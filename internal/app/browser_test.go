@@ -138,6 +138,17 @@ func ownerAddsSite(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 		t.Errorf("/devices for client A's owner shows client B's site %q", e.B.Site.Name)
 	}
 
+	// The same changes, as the owner reads them in the audit log.
+	p.ClickLink("#nav", "Audit log")
+	p.WaitText("main h1", "Audit log")
+	audit := p.Text("main table")
+	for _, want := range []string{"site.create", "zone.create", "device.create", owner.Email} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit log page lacks %q", want)
+		}
+	}
+	noSideScroll(t, p, "desktop /audit")
+
 	p.ClickLink("header.top .who", "Sign out")
 	if got := pathOf(t, p.URL()); got != "/login" {
 		t.Fatalf("after signing out: at %s, want /login", got)
@@ -348,6 +359,9 @@ func layoutAndShots(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 			{"devices", "/devices"},
 			{"device-new", "/devices/new?site_id=" + e.A.Site.ID},
 			{"not-found", "/sites/" + e.B.Site.ID},
+			{"audit", "/audit"},
+			{"users", "/users"},
+			{"account", "/account"},
 		} {
 			if pg.name == "not-found" {
 				p.AllowConsole(`status of 404`)
