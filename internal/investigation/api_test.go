@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
@@ -372,6 +373,57 @@ func TestHotline(t *testing.T) {
 		json.NewEncoder(&dump).Encode(last)
 		if strings.Contains(dump.String(), "127.0.0.1") {
 			t.Fatal("response shows the source address")
+		}
+	})
+}
+
+// TestDeadlines: statutory hotline deadlines come from the organisation's
+// settings, flag overdue when passed, and are met by replying.
+func TestDeadlines(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, db)
+		s := svc(e)
+		ctx := context.Background()
+		st := investigation.DefaultSettings(e.A.Org.ID)
+		st.AckDays, st.FeedbackDays = 2, 30
+		if err := s.SaveSettings(ctx, nil, st); err != nil {
+			t.Fatal(err)
+		}
+		st, _ = s.Settings(ctx, e.A.Org.ID)
+		_, c, err := s.Report(ctx, e.A.Org.ID, st, investigation.HotlineInput{Category: "safety", Text: "Fire exit chained shut at night"}, "src")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := c.AckDueAt.Sub(c.CreatedAt); d != 48*time.Hour {
+			t.Fatalf("acknowledge due after %v", d)
+		}
+		owner := principalOf(e.A, auth.Owner)
+		check := func(at time.Time, ack, fb bool, overdue, soon int) {
+			t.Helper()
+			s.Now = func() time.Time { return at }
+			got, err := s.Case(ctx, owner, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.AckOverdue != ack || got.FeedbackOverdue != fb {
+				t.Errorf("at %v: ack overdue %v feedback overdue %v", at, got.AckOverdue, got.FeedbackOverdue)
+			}
+			o, n, err := s.DeadlineCounts(ctx, owner, 48*time.Hour)
+			if err != nil || o != overdue || n != soon {
+				t.Errorf("at %v: counts %d overdue %d soon (%v), want %d %d", at, o, n, err, overdue, soon)
+			}
+		}
+		check(c.CreatedAt.Add(time.Hour), false, false, 0, 1)
+		check(c.CreatedAt.Add(72*time.Hour), true, false, 1, 0)
+		s.Now = func() time.Time { return c.CreatedAt.Add(72 * time.Hour) }
+		if err := s.Reply(ctx, owner, c, "Received; the exit has been cleared.", false); err != nil {
+			t.Fatal(err)
+		}
+		check(c.CreatedAt.Add(72*time.Hour), false, false, 0, 0)
+		check(c.CreatedAt.Add(31*24*time.Hour), false, true, 1, 0)
+		rs, err := s.Reminders(ctx, 0)
+		if err != nil || len(rs) != 1 || rs[0].What != "feedback" || !rs[0].Overdue {
+			t.Fatalf("reminders %+v %v", rs, err)
 		}
 	})
 }

@@ -154,23 +154,34 @@ func (s *Service) SaveSettings(ctx context.Context, p *auth.Principal, st Settin
 
 // ---- need-to-know ----
 
-// visibility is the SQL condition (on alias c) selecting the cases p may see.
+// visibility is the SQL condition (on alias c) selecting the cases p may
+// see: every case of the organisations where p's role has case-wide access,
+// and in the others only the cases p is a member of. Each half is written
+// so that an index serves it (cases by org, case_members by user).
 func (s *Service) visibility(ctx context.Context, p *auth.Principal) (string, []any, error) {
 	orgs := p.OrgsWhere(auth.CaseRead)
 	st, err := s.settingsFor(ctx, orgs)
 	if err != nil {
 		return "", nil, err
 	}
-	var wide []string
+	var wide, team []string
 	for _, o := range orgs {
 		if x := st[o]; x.Wide(p.Role(o)) {
 			wide = append(wide, o)
+		} else {
+			team = append(team, o)
 		}
 	}
 	wph, wargs := in(wide)
-	mph, margs := in(orgs)
-	cond := `(c.org_id IN (` + wph + `) OR (c.org_id IN (` + mph + `) AND EXISTS (SELECT 1 FROM case_members m WHERE m.case_id = c.id AND m.user_id = ?)))`
-	return cond, append(append(wargs, margs...), p.UserID), nil
+	tph, targs := in(team)
+	member := `(c.org_id IN (` + tph + `) AND c.id IN (SELECT m.case_id FROM case_members m WHERE m.user_id = ?))`
+	switch {
+	case len(team) == 0:
+		return `c.org_id IN (` + wph + `)`, wargs, nil
+	case len(wide) == 0:
+		return member, append(targs, p.UserID), nil
+	}
+	return `(c.org_id IN (` + wph + `) OR ` + member + `)`, append(append(wargs, targs...), p.UserID), nil
 }
 
 const caseCols = `c.id, c.org_id, c.number, c.type, c.title, c.summary, c.status, c.source, COALESCE(c.lead_id, ''), c.due_at, c.root_cause,
@@ -258,7 +269,7 @@ func (s *Service) Cases(ctx context.Context, p *auth.Principal, f Filter) ([]*Ca
 	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 50
 	}
-	q += ` ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?`
+	q += ` ORDER BY c.id DESC LIMIT ? OFFSET ?` // UUIDv7: newest first, and the primary key index serves it
 	rows, err := s.DB.Query(ctx, q, append(args, f.Limit, max(0, f.Offset))...)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
@@ -735,4 +746,23 @@ func (s *Service) CaseOrg(ctx context.Context, id string) (string, error) {
 	var org string
 	err := s.DB.QueryRow(ctx, `SELECT org_id FROM cases WHERE id = ?`, id).Scan(&org)
 	return org, store.NotFound(err)
+}
+
+// DeadlineCounts counts the open cases p may see that are overdue (case due
+// date or a statutory hotline deadline passed) and those with a deadline
+// within `within`, for the reminder banner.
+func (s *Service) DeadlineCounts(ctx context.Context, p *auth.Principal, within time.Duration) (overdue, soon int, err error) {
+	cond, args, err := s.visibility(ctx, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := s.Now().UTC()
+	until := now.Add(within)
+	past := `((c.due_at < ?) OR (c.ack_due_at < ? AND c.acked_at IS NULL) OR (c.feedback_due_at < ? AND c.feedback_at IS NULL))`
+	near := `((c.due_at BETWEEN ? AND ?) OR (c.ack_due_at BETWEEN ? AND ? AND c.acked_at IS NULL) OR (c.feedback_due_at BETWEEN ? AND ? AND c.feedback_at IS NULL))`
+	q := `SELECT COALESCE(SUM(CASE WHEN ` + past + ` THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN ` + past + ` THEN 0 WHEN ` + near + ` THEN 1 ELSE 0 END), 0)
+		FROM cases c WHERE c.status <> 'closed' AND ` + cond
+	a := []any{now, now, now, now, now, now, now, until, now, until, now, until}
+	err = s.DB.QueryRow(ctx, q, append(a, args...)...).Scan(&overdue, &soon)
+	return overdue, soon, err
 }

@@ -123,18 +123,8 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	pg.Cases = cs
 	// Reminders: statutory and case deadlines across everything visible.
-	all, err := h.S.Cases(r.Context(), p, Filter{Status: "active", Limit: 10000})
-	if err != nil {
+	if pg.Overdue, pg.DueSoon, err = h.S.DeadlineCounts(r.Context(), p, 48*time.Hour); err != nil {
 		return err
-	}
-	now := h.S.Now().UTC()
-	for _, c := range all {
-		switch {
-		case c.Overdue || c.AckOverdue || c.FeedbackOverdue:
-			pg.Overdue++
-		case c.DueSoon(now, 48*time.Hour):
-			pg.DueSoon++
-		}
 	}
 	pg.OrgNames = h.orgNames(r)
 	return h.Web.Render(w, 200, "inv_list", pg)

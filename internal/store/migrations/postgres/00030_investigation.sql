@@ -37,6 +37,7 @@ CREATE TABLE cases (
     UNIQUE (org_id, number)
 );
 CREATE INDEX cases_org_status ON cases(org_id, status);
+CREATE INDEX cases_org_id ON cases(org_id, id);
 
 CREATE TABLE case_members (
     case_id   TEXT NOT NULL REFERENCES cases(id),
