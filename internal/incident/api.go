@@ -604,8 +604,9 @@ func (h *Handlers) apiNotify(w http.ResponseWriter, r *http.Request) error {
 // CSVHeader is the first row of an export.
 var CSVHeader = []string{"number", "id", "org_id", "site_id", "type", "severity", "status", "title", "occurred_at", "officer", "updated_at"}
 
-// maxExport bounds one CSV export (narrow the filters for more).
-const maxExport = 50_000
+// maxExport bounds one CSV export (narrow the filters, e.g. by date, for
+// more); a capped export says so in the X-Vigil-Truncated header.
+const maxExport = MaxListOffset
 
 func (h *Handlers) apiExport(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
@@ -624,7 +625,12 @@ func (h *Handlers) exportCSV(w http.ResponseWriter, r *http.Request, f Filter) e
 	// Read everything first: a database error must become a clean error
 	// response, never half a file.
 	var all []*Incident
-	for off := 0; off < maxExport; off += 500 {
+	truncated := false
+	for off := 0; ; off += 500 {
+		if off >= maxExport {
+			truncated = true
+			break
+		}
 		items, err := h.S.List(r.Context(), sc, f, Page{Limit: 500, Offset: off})
 		if err != nil {
 			return err
@@ -642,6 +648,9 @@ func (h *Handlers) exportCSV(w http.ResponseWriter, r *http.Request, f Filter) e
 			i.OccurredAt.Format(time.RFC3339), csvSafe(i.OfficerName), i.UpdatedAt.Format(time.RFC3339)})
 	}
 	cw.Flush()
+	if truncated {
+		w.Header().Set("X-Vigil-Truncated", "true")
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="incidents.csv"`)
 	_, err := b.WriteTo(w)

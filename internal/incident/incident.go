@@ -251,6 +251,7 @@ type Incident struct {
 	Details
 	// Timezone is the site's IANA zone (read-only; from the site).
 	Timezone string `json:"timezone"`
+	seq      int64  // storage order, for merging per-organisation lists
 }
 
 // Ref is the report number as printed: INC-000042.

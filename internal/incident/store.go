@@ -65,15 +65,23 @@ func (s Scope) Narrow(org string) Scope {
 func (s Scope) where(a string) (string, []any) {
 	var parts []string
 	var args []any
-	if len(s.Full) > 0 {
-		ph, xs := in(s.Full)
-		parts = append(parts, a+"org_id IN ("+ph+")")
+	// One organisation is written "org_id = ?": SQLite's planner then
+	// weighs the (org_id, column, occurred_at) indexes properly, which it
+	// does not for a one-element IN list.
+	orgIn := func(ids []string) string {
+		if len(ids) == 1 {
+			args = append(args, ids[0])
+			return a + "org_id = ?"
+		}
+		ph, xs := in(ids)
 		args = append(args, xs...)
+		return a + "org_id IN (" + ph + ")"
+	}
+	if len(s.Full) > 0 {
+		parts = append(parts, orgIn(s.Full))
 	}
 	if len(s.Approved) > 0 {
-		ph, xs := in(s.Approved)
-		parts = append(parts, "("+a+"org_id IN ("+ph+") AND "+a+"status IN ('approved', 'closed'))")
-		args = append(args, xs...)
+		parts = append(parts, "("+orgIn(s.Approved)+" AND "+a+"status IN ('approved', 'closed'))")
 	}
 	if len(parts) == 0 {
 		return "1 = 0", nil
@@ -249,7 +257,7 @@ func (i *Incident) normalise() {
 
 func scanSummary(sc scanner) (*Incident, error) {
 	var i Incident
-	if err := sc.Scan(&i.ID, &i.OrgID, &i.SiteID, &i.Number, &i.Type, &i.Severity, &i.Status, &i.Title, &i.OccurredAt, &i.OfficerName, &i.UpdatedAt); err != nil {
+	if err := sc.Scan(&i.seq, &i.ID, &i.OrgID, &i.SiteID, &i.Number, &i.Type, &i.Severity, &i.Status, &i.Title, &i.OccurredAt, &i.OfficerName, &i.UpdatedAt); err != nil {
 		return nil, err
 	}
 	i.OccurredAt, i.UpdatedAt = i.OccurredAt.UTC(), i.UpdatedAt.UTC()
@@ -568,37 +576,14 @@ func ftsTokens(q string) []string {
 // query must spell it exactly so the planner uses the index.
 const pgSearchDoc = `to_tsvector('simple', i.title || ' ' || i.narrative || ' ' || i.search_text)`
 
-// List returns reports in scope matching f, newest first (by occurrence; a
-// search orders by entry). Fetch Limit+1 to know whether there is more.
-func (s *Service) List(ctx context.Context, sc Scope, f Filter, pg Page) ([]*Incident, error) {
-	if pg.Limit <= 0 || pg.Limit > 501 {
-		pg.Limit = 51
-	}
-	if f.OrgID != "" {
-		sc = sc.Narrow(f.OrgID)
-	}
-	w, args := sc.where("i.")
-	from := `incidents i`
-	order := ` ORDER BY i.occurred_at DESC, i.seq DESC`
-	if toks := ftsTokens(f.Q); len(toks) > 0 {
-		if s.DB.Dialect == store.Postgres {
-			q := make([]string, len(toks))
-			for n, t := range toks {
-				q[n] = strings.ToLower(t) + ":*"
-			}
-			w += ` AND ` + pgSearchDoc + ` @@ to_tsquery('simple', ?)`
-			args = append(args, strings.Join(q, " & "))
-		} else {
-			q := make([]string, len(toks))
-			for n, t := range toks {
-				q[n] = `"` + t + `"*`
-			}
-			from = `incident_fts f JOIN incidents i ON i.seq = f.rowid`
-			w += ` AND incident_fts MATCH ?`
-			args = append(args, strings.Join(q, " "))
-		}
-		order = ` ORDER BY i.seq DESC`
-	}
+// MaxListOffset bounds paging: past this many rows, narrow the filters.
+const MaxListOffset = 10_000
+
+// filterSQL is the condition (on alias i) and arguments for f's filters
+// other than the scope and the search text.
+func (f Filter) filterSQL() (string, []any) {
+	var w string
+	var args []any
 	for _, c := range []struct{ col, v string }{{"site_id", f.SiteID}, {"type", f.Type}, {"severity", f.Severity}, {"status", f.Status}, {"officer_id", f.OfficerID}} {
 		if c.v != "" {
 			w += ` AND i.` + c.col + ` = ?`
@@ -613,8 +598,13 @@ func (s *Service) List(ctx context.Context, sc Scope, f Filter, pg Page) ([]*Inc
 		w += ` AND i.occurred_at < ?`
 		args = append(args, f.To.UTC())
 	}
-	cols := strings.ReplaceAll(`i.`+summaryCols, ", ", ", i.")
-	rows, err := s.DB.Query(ctx, `SELECT `+cols+` FROM `+from+` WHERE `+w+order+` LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
+	return w, args
+}
+
+var listCols = `i.seq, ` + strings.ReplaceAll(`i.`+summaryCols, ", ", ", i.")
+
+func (s *Service) query(ctx context.Context, q string, args ...any) ([]*Incident, error) {
+	rows, err := s.DB.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
@@ -628,6 +618,109 @@ func (s *Service) List(ctx context.Context, sc Scope, f Filter, pg Page) ([]*Inc
 		out = append(out, i)
 	}
 	return out, rows.Err()
+}
+
+// List returns reports in scope matching f: newest occurrence first, or
+// with search text newest entry first. Fetch Limit+1 to know whether
+// there is more.
+//
+// Without search text it runs one query per organisation in scope, each
+// walking that organisation's (org_id, …, occurred_at) index in order and
+// stopping after offset+limit rows, and merges them: a single query with
+// org_id IN (…) would have to sort every matching row of every
+// organisation before it could return the first page.
+func (s *Service) List(ctx context.Context, sc Scope, f Filter, pg Page) ([]*Incident, error) {
+	if pg.Limit <= 0 || pg.Limit > 501 {
+		pg.Limit = 51
+	}
+	if pg.Offset < 0 || pg.Offset > MaxListOffset {
+		return nil, invalid("offset", fmt.Sprintf("must be between 0 and %d; narrow the filters to go further", MaxListOffset))
+	}
+	if f.OrgID != "" {
+		sc = sc.Narrow(f.OrgID)
+	}
+	if f.SiteID != "" {
+		// A site belongs to one organisation: ask only that one.
+		site, err := s.Orgs.Site(ctx, append(append([]string{}, sc.Full...), sc.Approved...), f.SiteID)
+		if err != nil {
+			return nil, nil
+		}
+		sc = sc.Narrow(site.OrgID)
+	}
+	fw, fargs := f.filterSQL()
+	if toks := ftsTokens(f.Q); len(toks) > 0 {
+		return s.search(ctx, sc, toks, fw, fargs, pg)
+	}
+	var parts []Scope
+	for _, o := range sc.Full {
+		parts = append(parts, Scope{Full: []string{o}})
+	}
+	for _, o := range sc.Approved {
+		parts = append(parts, Scope{Approved: []string{o}})
+	}
+	run := func(part Scope, limit, offset int) ([]*Incident, error) {
+		w, args := part.where("i.")
+		return s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE `+w+fw+` ORDER BY i.occurred_at DESC, i.seq DESC LIMIT ? OFFSET ?`,
+			append(append(args, fargs...), limit, offset)...)
+	}
+	switch len(parts) {
+	case 0:
+		return nil, nil
+	case 1:
+		return run(parts[0], pg.Limit, pg.Offset)
+	}
+	var all []*Incident
+	for _, part := range parts {
+		got, err := run(part, pg.Offset+pg.Limit, 0)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, got...)
+	}
+	slices.SortFunc(all, func(a, b *Incident) int {
+		if c := b.OccurredAt.Compare(a.OccurredAt); c != 0 {
+			return c
+		}
+		return cmpInt(b.seq, a.seq)
+	})
+	if pg.Offset >= len(all) {
+		return nil, nil
+	}
+	return all[pg.Offset:min(len(all), pg.Offset+pg.Limit)], nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// search runs a full-text query. SQLite walks the FTS5 index in rowid
+// (entry) order from the newest and stops at the page; PostgreSQL uses the
+// GIN index on the same expression the migration declares.
+func (s *Service) search(ctx context.Context, sc Scope, toks []string, fw string, fargs []any, pg Page) ([]*Incident, error) {
+	w, args := sc.where("i.")
+	q := make([]string, len(toks))
+	if s.DB.Dialect == store.Postgres {
+		for n, t := range toks {
+			q[n] = strings.ToLower(t) + ":*"
+		}
+		args = append(append(args, strings.Join(q, " & ")), fargs...)
+		return s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE `+w+` AND `+pgSearchDoc+` @@ to_tsquery('simple', ?)`+fw+
+			` ORDER BY i.seq DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
+	}
+	for n, t := range toks {
+		q[n] = `"` + t + `"*`
+	}
+	// CROSS JOIN keeps the FTS table as the outer loop (SQLite does not
+	// reorder a CROSS JOIN), so ORDER BY f.rowid is served by the index.
+	args = append(append([]any{strings.Join(q, " ")}, args...), fargs...)
+	return s.query(ctx, `SELECT `+listCols+` FROM incident_fts f CROSS JOIN incidents i ON i.seq = f.rowid WHERE incident_fts MATCH ? AND `+w+fw+
+		` ORDER BY f.rowid DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
 }
 
 // ---- revisions ----
