@@ -78,12 +78,9 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 		if len(free) < E {
 			maxRounds = diveRounds
 		}
-		obj, solved := w.generate(lp, free, pool, colOf, stop, maxRounds, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
+		w.generate(lp, free, pool, colOf, stop, maxRounds, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
 		if stop() {
 			return false
-		}
-		if solved && w.rootLP == nil {
-			w.rootLP = &obj
 		}
 		type cand struct {
 			e, j int

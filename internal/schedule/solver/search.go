@@ -63,8 +63,7 @@ type worker struct {
 	saved   [][]int
 	order   []int
 	iter    int64
-	rootLP  *float64 // first master LP solved to optimality (a lower bound when exact)
-	report  func()   // called when best improves inside a long phase
+	report  func() // called when best improves inside a long phase
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
