@@ -270,13 +270,13 @@ func phoneWidth(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 	p.WaitHidden("#nav a")
 }
 
-// noSideScroll fails when the page is wider than the viewport: a phone user
+// noSideScroll fails when the page is wider than the viewport: a user
 // would have to scroll sideways to read it.
 func noSideScroll(t *testing.T, p *browsertest.Tab, page string) {
 	t.Helper()
 	if over := browsertest.Eval[int](p, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); over > 0 {
 		wide := browsertest.Eval[string](p, `Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).replace(/ /g, ".") : "")).join(", ")`)
-		t.Errorf("%s is %dpx wider than the phone screen; too wide: %s", page, over, wide)
+		t.Errorf("%s is %dpx wider than the window; too wide: %s", page, over, wide)
 	}
 }
 
