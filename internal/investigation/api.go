@@ -460,8 +460,8 @@ func (h *Handlers) readEvidenceForm(w http.ResponseWriter, r *http.Request, file
 		if err := web.ParseForm(w, r); err != nil {
 			return nil, nil, err
 		}
-		for k := range r.PostForm {
-			fields[k] = r.PostFormValue(k)
+		for k, vs := range r.PostForm {
+			fields[k] = strings.Join(vs, ",")
 		}
 		return fields, in, nil
 	}
@@ -502,7 +502,11 @@ func (h *Handlers) readEvidenceForm(w http.ResponseWriter, r *http.Request, file
 		if len(b) > maxField {
 			return nil, nil, web.BadField(name, "is too long")
 		}
-		fields[name] = string(b)
+		if prev, ok := fields[name]; ok {
+			fields[name] = prev + "," + string(b) // repeated checkboxes (site_ids)
+		} else {
+			fields[name] = string(b)
+		}
 	}
 	return fields, in, nil
 }

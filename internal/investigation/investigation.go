@@ -315,6 +315,18 @@ type Interview struct {
 	CreatedAt    time.Time  `json:"created_at"`
 }
 
+// ScheduledInput is the scheduled time as a datetime-local form value in tz.
+func (iv Interview) ScheduledInput(tz string) string {
+	if iv.ScheduledAt == nil {
+		return ""
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	return iv.ScheduledAt.In(loc).Format("2006-01-02T15:04")
+}
+
 // Message is one hotline message between reporter and investigators.
 type Message struct {
 	ID        string    `json:"id"`

@@ -53,6 +53,26 @@ func TestPages(t *testing.T) {
 	}
 	var ev []investigation.Evidence
 	must(t, inv.Do("GET", "/api/v1"+c+"/evidence", nil), 200, &ev)
+	// Record the scheduled interview's statement through its own form, as
+	// the page renders it (the hidden scheduled time must round-trip).
+	var ivs []investigation.Interview
+	must(t, inv.Do("GET", "/api/v1"+c+"/interviews", nil), 200, &ivs)
+	page := inv.Do("GET", c, nil)
+	sched := between(page.Body, `name="scheduled_at" value="`, `"`)
+	if sched == "" {
+		t.Fatal("record form lacks the scheduled time")
+	}
+	if res := inv.Form(c+"/interviews/"+ivs[0].ID, map[string]string{"interviewee": "Receptionist", "scheduled_at": sched, "recorded_at": "2030-01-01T11:30",
+		"statement": "He said he would come back.", "signed": "on"}); res.Status != 303 {
+		t.Fatalf("record statement: %d %s", res.Status, res.Body)
+	}
+	must(t, inv.Do("GET", "/api/v1"+c+"/interviews", nil), 200, &ivs)
+	if !ivs[0].Signed || !ivs[0].ScheduledAt.Equal(*ivs[0].ScheduledAt) || ivs[0].RecordedAt == nil {
+		t.Fatalf("interview %+v", ivs[0])
+	}
+	if res := inv.Do("PUT", "/api/v1"+c+"/interviews/"+ivs[0].ID, map[string]any{"interviewee": "x", "recorded_at": "2030-01-01T11:30:00Z", "statement": "changed"}); res.Status != 400 {
+		t.Fatalf("changing a signed statement: %d", res.Status)
+	}
 	officer := e.Login(e.A.Users[auth.Officer].Email)
 	for _, pg := range []struct {
 		c      *apptest.Client

@@ -81,7 +81,18 @@ func TestUploadLimits(t *testing.T) {
 			}
 		})
 	}
-	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"label":"x"}`))
+	// Repeated checkboxes (a BOLO's sites) arrive as one comma list.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("site_ids", "s1")
+	mw.WriteField("site_ids", "s2")
+	mw.Close()
+	r := httptest.NewRequest("POST", "/", &buf)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	if fields, _, err := h.readEvidenceForm(httptest.NewRecorder(), r, "photo"); err != nil || fields["site_ids"] != "s1,s2" {
+		t.Fatalf("repeated fields: %v %v", fields, err)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(`{"label":"x"}`))
 	r.Header.Set("Content-Type", "application/json")
 	var we *web.Error
 	if _, _, err := h.readEvidenceForm(httptest.NewRecorder(), r, "file"); !errors.As(err, &we) || we.Status != http.StatusUnsupportedMediaType {
