@@ -123,6 +123,10 @@ def run_vigil_fair(binary, model, agg, workers):
     return dt, cpu, rss, json.loads(out)
 
 
+def fmt(v):
+    return "n/a (LEF given)" if v is None else f"{v:.4f}"
+
+
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else "vigil"
     # The vigil binary links the whole platform; its start-up cost is
@@ -139,7 +143,7 @@ def main():
             vdt, cpu, vrss, r = run_vigil_fair(binary, m["vigil"], agg, workers)
             label = f"vigil {agg} workers={workers or 'all'}"
             print(f"{label}: wall {vdt:.3f} s, cpu {cpu:.3f} s (whole process), "
-                  f"peak RSS {vrss:.0f} MiB, vulnerability {r['vulnerability']:.4f}, exact mean {r['ale_mean_exact']:.1f}")
+                  f"peak RSS {vrss:.0f} MiB, vulnerability {fmt(r['vulnerability'])}, exact mean {r['ale_mean_exact']:.1f}")
             if workers == 1:
                 rows.append((f"vigil {agg}", r["ale_mean"], [r[f"p{p}"] for p in PCTS]))
         print()
