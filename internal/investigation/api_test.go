@@ -248,6 +248,9 @@ func TestEvidenceCustody(t *testing.T) {
 		if res.Status != 200 || !bytes.HasPrefix(res.Body, []byte("%PDF")) {
 			t.Fatalf("custody PDF: %d %.40q", res.Status, res.Body)
 		}
+		if d := os.Getenv("VIGIL_TEST_ARTIFACTS"); d != "" {
+			os.WriteFile(filepath.Join(d, "custody-"+string(db.Dialect)+".pdf"), res.Body, 0o644)
+		}
 		res = inv.Do("GET", "/cases/"+c.ID+"/evidence/"+ev.ID+"/qr.png", nil)
 		if res.Status != 200 || !bytes.HasPrefix(res.Body, []byte("\x89PNG")) {
 			t.Fatalf("QR: %d", res.Status)

@@ -5,18 +5,18 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"slices"
 	"strconv"
 	"time"
 
-	"codeberg.org/go-pdf/fpdf"
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 
 	"vigil/internal/auth"
-	"vigil/internal/investigation/custody"
+	"vigil/internal/incident/pdf"
 )
 
 // QR returns a PNG QR code of content (an evidence label's link), size px square.
@@ -167,59 +167,36 @@ func csvSafe(s string) string {
 	return s
 }
 
-// pdfDoc is the small shared layout of vigil's investigation reports.
-type pdfDoc struct {
-	*fpdf.Fpdf
-	tr func(string) string
-}
-
-func newPDF(title, sub string, at time.Time) *pdfDoc {
-	f := fpdf.New("P", "mm", "A4", "")
-	d := &pdfDoc{Fpdf: f, tr: f.UnicodeTranslatorFromDescriptor("")}
-	f.SetTitle(title, true)
-	f.SetCreator("vigil", true)
-	f.SetCreationDate(at)
-	f.SetModificationDate(at)
-	f.SetFooterFunc(func() {
-		f.SetY(-12)
-		f.SetFont("Helvetica", "I", 8)
-		f.CellFormat(0, 8, d.tr(fmt.Sprintf("%s · generated %s UTC · page %d/{nb}", title, at.UTC().Format("2006-01-02 15:04"), f.PageNo())), "", 0, "C", false, 0, "")
-	})
-	f.AliasNbPages("")
-	f.AddPage()
-	f.SetFont("Helvetica", "B", 16)
-	f.MultiCell(0, 8, d.tr(title), "", "L", false)
-	f.SetFont("Helvetica", "", 10)
-	f.MultiCell(0, 5, d.tr(sub), "", "L", false)
-	f.Ln(3)
-	return d
-}
-
-func (d *pdfDoc) heading(s string) {
-	d.Ln(2)
-	d.SetFont("Helvetica", "B", 12)
-	d.MultiCell(0, 7, d.tr(s), "B", "L", false)
-	d.SetFont("Helvetica", "", 9)
-	d.Ln(1)
-}
-
-func (d *pdfDoc) field(k, v string) {
-	d.SetFont("Helvetica", "B", 9)
-	d.CellFormat(45, 5, d.tr(k), "", 0, "L", false, 0, "")
-	d.SetFont("Helvetica", "", 9)
-	d.MultiCell(0, 5, d.tr(v), "", "L", false)
-}
-
-func (d *pdfDoc) para(s string) {
-	d.SetFont("Helvetica", "", 9)
-	d.MultiCell(0, 5, d.tr(s), "", "L", false)
-}
-
 func when(t *time.Time) string {
 	if t == nil {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// newDoc starts a report on the shared PDF layout (internal/incident/pdf:
+// any script renders, header and "page N of M" footer on every page).
+func (s *Service) newDoc(ctx context.Context, c *Case, title, ref, stamp string, p *auth.Principal) *pdf.Doc {
+	orgName := c.OrgID
+	if o, err := s.Orgs.Org(ctx, []string{c.OrgID}, c.OrgID); err == nil {
+		orgName = o.Name
+	}
+	return pdf.New(pdf.Header{Org: orgName, Title: title, Ref: ref, Stamp: stamp, Portrait: true,
+		Footer: fmt.Sprintf("Generated %s by %s · %s", s.Now().UTC().Format("2006-01-02 15:04 UTC"), p.Label(), c.Ref())})
+}
+
+// qrJPEG is the QR code as the JPEG the PDF layout embeds.
+func qrJPEG(content string) ([]byte, error) {
+	code, err := qr.Encode(content, qr.M, qr.Auto)
+	if err != nil {
+		return nil, err
+	}
+	if code, err = barcode.Scale(code, 300, 300); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	err = jpeg.Encode(&buf, code, &jpeg.Options{Quality: 95})
+	return buf.Bytes(), err
 }
 
 // CustodyReport writes the chain-of-custody PDF for one item. It re-verifies
@@ -234,121 +211,110 @@ func (s *Service) CustodyReport(ctx context.Context, w io.Writer, p *auth.Princi
 	if err != nil {
 		return err
 	}
-	now := s.Now().UTC()
-	d := newPDF("Chain of custody "+ev.Ref(c), fmt.Sprintf("%s · %s · prepared by %s", c.Ref(), c.TypeLabel(), p.Label()), now)
-	if png, err := QR(qrURL, 256); err == nil {
-		d.RegisterImageOptionsReader("qr", fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(png))
-		d.ImageOptions("qr", 165, 12, 32, 32, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
-	}
-	d.heading("Item")
-	d.field("Exhibit", ev.Ref(c))
-	d.field("Label", ev.Label)
-	d.field("Kind", ev.Kind)
-	if ev.Description != "" {
-		d.field("Description", ev.Description)
-	}
-	if ev.Kind == "digital" {
-		d.field("File", fmt.Sprintf("%s (%d bytes, %s)", ev.Filename, ev.Size, ev.ContentType))
-		d.field("SHA-256 at intake", ev.SHA256)
-	}
-	d.field("Registered", when(&ev.CreatedAt))
-	d.field("Current holder", ev.Holder)
-	d.field("Location", ev.Location)
-	d.heading("Integrity")
-	result := "VERIFIED: " + ck.Detail
+	stamp := "Integrity verified"
 	if !ck.OK {
-		result = "FAILED — TAMPERING OR LOSS DETECTED: " + ck.Detail
-		d.SetTextColor(180, 0, 0)
+		stamp = "INTEGRITY FAILURE"
 	}
-	d.field("Re-verified "+now.Format("2006-01-02 15:04"), result)
-	d.SetTextColor(0, 0, 0)
-	d.heading(fmt.Sprintf("Custody chain (%d entries)", len(links)))
+	d := s.newDoc(ctx, c, "Chain of custody", ev.Ref(c), stamp, p)
+	d.Heading("Item")
+	kv := []pdf.KV{{K: "Exhibit", V: ev.Ref(c)}, {K: "Label", V: ev.Label}, {K: "Kind", V: ev.Kind}, {K: "Registered", V: when(&ev.CreatedAt)},
+		{K: "Current holder", V: ev.Holder}, {K: "Location", V: ev.Location}, {K: "Case", V: c.Ref() + " · " + c.TypeLabel()}}
+	if ev.Kind == "digital" {
+		kv = append(kv, pdf.KV{K: "File", V: fmt.Sprintf("%s (%d bytes, %s)", ev.Filename, ev.Size, ev.ContentType)})
+	}
+	d.Facts(kv)
+	if ev.Description != "" {
+		d.Para(ev.Description)
+	}
+	if ev.SHA256 != "" {
+		d.Note("SHA-256 recorded at intake: " + ev.SHA256)
+	}
+	d.Heading("Integrity, re-verified " + s.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	if ck.OK {
+		d.Para("VERIFIED: " + ck.Detail + ".")
+	} else {
+		d.Para("FAILED — TAMPERING OR LOSS DETECTED: " + ck.Detail + ". This failure is recorded in the audit log.")
+	}
+	d.Heading(fmt.Sprintf("Custody chain (%d entries, append-only, hash-chained)", len(links)))
+	rows := make([][]string, 0, len(links))
 	for _, l := range links {
-		d.custodyLink(l)
+		from := l.FromName
+		if l.Action == "intake" {
+			from = "(intake)"
+		}
+		rows = append(rows, []string{fmt.Sprint(l.Seq), l.At.UTC().Format("2006-01-02 15:04:05"), from, l.ToName, l.Reason, l.Condition, l.Location, l.SignedBy})
 	}
-	return d.Output(w)
-}
-
-func (d *pdfDoc) custodyLink(l custody.Link) {
-	d.SetFont("Helvetica", "B", 9)
-	from := l.FromName
-	if l.Action == "intake" {
-		from = "(intake)"
+	d.Table([]pdf.Col{{Head: "#", Width: .04}, {Head: "When (UTC)", Width: .15}, {Head: "From", Width: .12}, {Head: "To", Width: .12},
+		{Head: "Reason", Width: .18}, {Head: "Condition", Width: .13}, {Head: "Location", Width: .11}, {Head: "Signed by login", Width: .15}}, rows)
+	for _, l := range links {
+		d.Note(fmt.Sprintf("#%d hash %s", l.Seq, l.Hash))
 	}
-	d.MultiCell(0, 5, d.tr(fmt.Sprintf("#%d  %s  %s → %s", l.Seq, l.At.UTC().Format("2006-01-02 15:04:05 UTC"), from, l.ToName)), "T", "L", false)
-	d.SetFont("Helvetica", "", 9)
-	d.MultiCell(0, 5, d.tr(fmt.Sprintf("Reason: %s", l.Reason)), "", "L", false)
-	if l.Condition != "" {
-		d.MultiCell(0, 5, d.tr("Condition: "+l.Condition), "", "L", false)
+	if img, err := qrJPEG(qrURL); err == nil {
+		d.Heading("Label")
+		d.Photos([]pdf.Photo{{JPEG: img, W: 300, H: 300, Caption: ev.Ref(c) + " · " + ev.Label}})
 	}
-	if l.Location != "" {
-		d.MultiCell(0, 5, d.tr("Location: "+l.Location), "", "L", false)
-	}
-	d.MultiCell(0, 5, d.tr("Signed by login of "+l.SignedBy), "", "L", false)
-	d.SetFont("Courier", "", 7)
-	d.MultiCell(0, 4, "hash "+l.Hash, "", "L", false)
-	d.SetFont("Helvetica", "", 9)
+	return d.Write(w)
 }
 
 // SummaryReport writes the case summary PDF. shared leaves out internal
-// notes, interview statements and hotline messages, for handing to HR,
-// management or a client.
+// notes, the summary (for hotline cases, the reporter's own words),
+// interview statements and hotline messages, for handing to HR, management
+// or a client.
 func (s *Service) SummaryReport(ctx context.Context, w io.Writer, p *auth.Principal, c *Case, shared bool) error {
 	f, err := s.File(ctx, c, shared)
 	if err != nil {
 		return err
 	}
-	audience := "INTERNAL — need to know"
+	stamp := "INTERNAL — need to know"
 	if shared {
-		audience = "Shareable summary"
+		stamp = "Shareable summary"
 	}
-	d := newPDF(fmt.Sprintf("Case %s: %s", c.Ref(), c.Title), fmt.Sprintf("%s · %s · prepared by %s", audience, c.TypeLabel(), p.Label()), s.Now().UTC())
-	d.heading("Case")
-	d.field("Status", c.StatusLabel())
-	d.field("Source", c.Source)
-	d.field("Opened", when(&c.CreatedAt))
-	d.field("Closed", when(c.ClosedAt))
+	d := s.newDoc(ctx, c, "Case summary: "+c.Title, c.Ref(), stamp, p)
+	d.Heading("Case")
+	lead := ""
 	for _, m := range f.Members {
 		if m.Role == "lead" {
-			d.field("Lead investigator", m.Name)
+			lead = m.Name
 		}
 	}
-	d.field("Time spent", fmt.Sprintf("%.1f hours", float64(c.TimeSpent)/3600))
+	d.Facts([]pdf.KV{{K: "Type", V: c.TypeLabel()}, {K: "Status", V: c.StatusLabel()}, {K: "Source", V: c.Source}, {K: "Lead", V: lead},
+		{K: "Opened", V: when(&c.CreatedAt)}, {K: "Closed", V: when(c.ClosedAt)}, {K: "Time spent", V: c.Hours()}, {K: "Root cause", V: c.RootCause}})
 	if c.Summary != "" && !shared {
-		d.field("Summary", c.Summary)
+		d.Para(c.Summary)
 	}
-	if c.RootCause != "" {
-		d.field("Root cause", c.RootCause)
-	}
-	d.heading("Allegations and outcomes")
-	if len(f.Allegations) == 0 {
-		d.para("None recorded.")
-	}
+	d.Heading("Allegations and outcomes")
+	rows := [][]string{}
 	for i, a := range f.Allegations {
-		d.field(fmt.Sprintf("%d. %s", i+1, a.OutcomeLabel()), a.Text)
+		rows = append(rows, []string{fmt.Sprint(i + 1), a.Text, a.OutcomeLabel()})
 	}
-	d.heading("Actions")
-	if len(f.Actions) == 0 {
-		d.para("None recorded.")
+	if len(rows) == 0 {
+		d.Note("None recorded.")
+	} else {
+		d.Table([]pdf.Col{{Head: "#", Width: .05}, {Head: "Allegation", Width: .7}, {Head: "Outcome", Width: .25}}, rows)
 	}
+	d.Heading("Actions")
+	rows = rows[:0]
 	for _, a := range f.Actions {
-		d.field(a.KindLabel()+" ("+a.Stage+")", a.Description)
+		rows = append(rows, []string{a.KindLabel(), a.Stage, a.Description})
 	}
-	d.heading("Evidence")
-	if len(f.Evidence) == 0 {
-		d.para("None registered.")
+	if len(rows) == 0 {
+		d.Note("None recorded.")
+	} else {
+		d.Table([]pdf.Col{{Head: "Action", Width: .25}, {Head: "Stage", Width: .15}, {Head: "Detail", Width: .6}}, rows)
 	}
+	d.Heading("Evidence")
+	rows = rows[:0]
 	for _, e := range f.Evidence {
-		v := e.Label
-		if e.SHA256 != "" {
-			v += " · SHA-256 " + e.SHA256
-		}
-		v += " · held by " + e.Holder
-		d.field(e.Ref(c), v)
+		rows = append(rows, []string{e.Ref(c), e.Label, e.Holder, e.SHA256})
 	}
-	d.heading("Interviews")
+	if len(rows) == 0 {
+		d.Note("None registered.")
+	} else {
+		d.Table([]pdf.Col{{Head: "Exhibit", Width: .14}, {Head: "Item", Width: .26}, {Head: "Held by", Width: .18}, {Head: "SHA-256", Width: .42}}, rows)
+	}
+	d.Heading("Interviews")
 	if len(f.Interviews) == 0 {
-		d.para("None.")
+		d.Note("None.")
 	}
 	for _, iv := range f.Interviews {
 		st := "scheduled " + when(iv.ScheduledAt)
@@ -358,17 +324,18 @@ func (s *Service) SummaryReport(ctx context.Context, w io.Writer, p *auth.Princi
 		if iv.Signed {
 			st += ", statement signed"
 		}
-		d.field(iv.Interviewee, st)
+		d.Facts([]pdf.KV{{K: iv.Interviewee, V: st}})
 		if !shared && iv.Statement != "" {
-			d.para(iv.Statement)
+			d.Para(iv.Statement)
 		}
 	}
-	d.heading("Notes")
+	d.Heading("Notes")
 	if len(f.Notes) == 0 {
-		d.para("None.")
+		d.Note("None.")
 	}
 	for _, n := range f.Notes {
-		d.field(n.CreatedAt.Format("2006-01-02")+" "+n.Author, n.Body)
+		d.Note(n.CreatedAt.Format("2006-01-02") + " · " + n.Author)
+		d.Para(n.Body)
 	}
-	return d.Output(w)
+	return d.Write(w)
 }
