@@ -280,11 +280,9 @@ func noSideScroll(t *testing.T, p *browsertest.Tab, page string) {
 	}
 }
 
-// knownDuplicateIDs are reported bugs: the site page's zone and contact forms
-// both render the shared "input" partial with name "name", so both inputs
-// get id "f-name" and the contact form's "Name" label points at the zone
-// field. Remove the entry when the templates give the fields distinct ids.
-var knownDuplicateIDs = map[string]bool{"f-name": true}
+// knownDuplicateIDs lists ids allowed to repeat on a page (none: the site
+// page's zone and contact forms now give their fields distinct ids).
+var knownDuplicateIDs = map[string]bool{}
 
 // formsLabelled fails when ids repeat on a page (a label then names the
 // wrong field) or a visible form field has no label a screen reader can

@@ -105,6 +105,23 @@ var DeviceTypes = []Choice{
 // TypeLabel is the device type's human label.
 func (d *Device) TypeLabel() string { return choiceLabel(DeviceTypes, d.Type) }
 
+// StatusLabel is the device status's human label.
+func (d *Device) StatusLabel() string { return choiceLabel(DeviceStatuses, d.Status) }
+
+// MakeModel is "make model" without stray spaces.
+func (d *Device) MakeModel() string { return strings.TrimSpace(d.Make + " " + d.Model) }
+
+// FullAddress joins the address parts that are set.
+func (s *Site) FullAddress() string {
+	var parts []string
+	for _, p := range []string{s.Address, s.City, strings.TrimSpace(s.Region + " " + s.PostalCode), s.Country} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // DeviceStatuses are a device's possible states.
 var DeviceStatuses = []Choice{
 	{"active", "Active"},

@@ -34,7 +34,7 @@ func Errorf(status int, code, format string, args ...any) *Error {
 
 // Common errors.
 var (
-	ErrNotFound     = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "not found"}
+	ErrNotFound     = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "Nothing here — it may have been removed, or it belongs to an organisation you do not have access to."}
 	ErrForbidden    = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "you do not have permission to do this"}
 	ErrUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "sign in first"}
 )
