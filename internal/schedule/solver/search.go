@@ -216,16 +216,12 @@ func (w *worker) snapshot() {
 }
 
 // construct builds a first roster: every employee in random order takes the
-// best row against the coverage left by those before.
+// best row against the coverage left by those before. One sweep only, so
+// that a feasible roster exists as early as possible; the dives improve it.
 func (w *worker) construct() {
 	w.order = w.rng.Perm(len(w.rows))
 	for _, e := range w.order {
 		w.reoptimise(e)
-	}
-	for range 2 {
-		for _, e := range w.order {
-			w.reoptimise(e)
-		}
 	}
 	w.snapshot()
 }
