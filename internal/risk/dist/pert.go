@@ -171,7 +171,7 @@ func (p *PERT) tab() *quantileTable {
 }
 
 // Sample draws by tabulated inversion (see quantileTable). The table
-// (about 1,100 exact quantiles, ~2.5 ms) is built on first use and shared by
+// (about 1,100 exact quantiles, a few ms) is built on first use and shared by
 // all goroutines.
 func (p *PERT) Sample(r *Rand) float64 {
 	return p.tab().at(r.Float64())
