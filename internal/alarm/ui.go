@@ -23,7 +23,7 @@ var Templates embed.FS
 func (m *Module) registerUI() {
 	s := m.Web
 	s.AddNav(web.NavItem{Key: "alarms", Label: "Alarms", Href: "/alarms", Action: auth.AlarmRead})
-	s.AddNav(web.NavItem{Key: "alarm-accounts", Label: "Alarm accounts", Href: "/alarm-accounts", Action: auth.AlarmRead})
+	s.AddNav(web.NavItem{Key: "alarm-accounts", Label: "Alarm accounts", Href: "/alarm-accounts", Action: auth.AlarmRead, Order: 93})
 
 	s.Page("GET", "/alarms", m.console)
 	s.Page("GET", "/alarms/stream", m.stream)

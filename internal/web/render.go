@@ -121,17 +121,18 @@ func ParseTemplates(modules ...fs.FS) (*Templates, error) {
 
 // Page is the data every page's layout needs; page data structs embed it.
 type Page struct {
-	Title    string
-	Nav      string
-	P        *auth.Principal
-	OrgName  string
-	Orgs     []OrgOption
-	Menu     []NavItem
-	Flash    string
-	Errors   map[string]string
-	Path     string
-	Query    url.Values
-	Timezone string
+	Title     string
+	Nav       string
+	P         *auth.Principal
+	OrgName   string
+	Orgs      []OrgOption
+	Menu      []NavItem
+	AdminMenu []NavItem // entries with Order ≥ AdminOrder, folded under "Admin"
+	Flash     string
+	Errors    map[string]string
+	Path      string
+	Query     url.Values
+	Timezone  string
 }
 
 // OrgOption is an entry of the organisation switcher.
@@ -148,6 +149,9 @@ type NavItem struct {
 	// places next (around 20), administration last (90s).
 	Order int
 }
+
+// AdminOrder and above are administration entries, folded into one menu.
+const AdminOrder = 90
 
 // AddNav adds a navigation entry.
 func (s *Server) AddNav(n NavItem) {
@@ -188,7 +192,11 @@ func (s *Server) NewPage(w http.ResponseWriter, r *http.Request, title, nav stri
 	slices.SortFunc(pg.Orgs, func(a, b OrgOption) int { return strings.Compare(a.Name, b.Name) })
 	pg.OrgName = names[p.OrgID]
 	for _, n := range s.nav {
-		if auth.Can(p, n.Action, p.OrgID) {
+		switch {
+		case !auth.Can(p, n.Action, p.OrgID):
+		case n.Order >= AdminOrder:
+			pg.AdminMenu = append(pg.AdminMenu, n)
+		default:
 			pg.Menu = append(pg.Menu, n)
 		}
 	}
