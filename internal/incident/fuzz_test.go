@@ -64,9 +64,9 @@ func FuzzSearch(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, q string) {
 		for _, tok := range ftsTokens(q) {
-			for _, r := range tok {
+			for _, r := range tok.text {
 				if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-					t.Fatalf("token %q holds %q", tok, r)
+					t.Fatalf("token %q holds %q", tok.text, r)
 				}
 			}
 		}

@@ -557,19 +557,41 @@ type Filter struct {
 // Page bounds a list query.
 type Page struct{ Limit, Offset int }
 
+// searchToken is one word of a search. Words match whole words; a word
+// typed with a trailing * ("Papad*") matches as a prefix. Text in scripts
+// written without spaces (Chinese, Japanese) is one "word" per run of
+// characters, so a name matches when it stands apart (as names in the
+// people list do) but a word inside a Chinese sentence does not.
+type searchToken struct {
+	text   string
+	prefix bool
+}
+
 // ftsTokens splits a search into at most 8 word tokens: only letters and
-// digits reach the query, so no search syntax can be injected.
-func ftsTokens(q string) []string {
-	f := strings.FieldsFunc(q, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	if len(f) > 8 {
-		f = f[:8]
-	}
-	for n, t := range f {
-		if len([]rune(t)) > 64 {
-			f[n] = string([]rune(t)[:64])
+// digits reach the query, so no search syntax can be injected. Whole-word
+// matching is the default because a prefix query must gather the postings
+// of every matching term before it can return anything, and common
+// prefixes ("patrol*") cover most of a large archive.
+func ftsTokens(q string) []searchToken {
+	var out []searchToken
+	rs := []rune(q)
+	for i := 0; i < len(rs) && len(out) < 8; {
+		if !unicode.IsLetter(rs[i]) && !unicode.IsDigit(rs[i]) {
+			i++
+			continue
 		}
+		j := i
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
+			j++
+		}
+		w := rs[i:j]
+		if len(w) > 64 {
+			w = w[:64]
+		}
+		out = append(out, searchToken{text: string(w), prefix: j < len(rs) && rs[j] == '*'})
+		i = j
 	}
-	return f
+	return out
 }
 
 // pgSearchDoc is the indexed expression of the PostgreSQL GIN index; the
@@ -702,19 +724,25 @@ func cmpInt(a, b int64) int {
 // search runs a full-text query. SQLite walks the FTS5 index in rowid
 // (entry) order from the newest and stops at the page; PostgreSQL uses the
 // GIN index on the same expression the migration declares.
-func (s *Service) search(ctx context.Context, sc Scope, toks []string, fw string, fargs []any, pg Page) ([]*Incident, error) {
+func (s *Service) search(ctx context.Context, sc Scope, toks []searchToken, fw string, fargs []any, pg Page) ([]*Incident, error) {
 	w, args := sc.where("i.")
 	q := make([]string, len(toks))
 	if s.DB.Dialect == store.Postgres {
 		for n, t := range toks {
-			q[n] = strings.ToLower(t) + ":*"
+			q[n] = strings.ToLower(t.text)
+			if t.prefix {
+				q[n] += ":*"
+			}
 		}
 		args = append(append(args, strings.Join(q, " & ")), fargs...)
 		return s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE `+w+` AND `+pgSearchDoc+` @@ to_tsquery('simple', ?)`+fw+
 			` ORDER BY i.seq DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
 	}
 	for n, t := range toks {
-		q[n] = `"` + t + `"*`
+		q[n] = `"` + t.text + `"`
+		if t.prefix {
+			q[n] += "*"
+		}
 	}
 	// CROSS JOIN keeps the FTS table as the outer loop (SQLite does not
 	// reorder a CROSS JOIN), so ORDER BY f.rowid is served by the index.

@@ -285,7 +285,8 @@ func TestSearchFiltersAndScope(t *testing.T) {
 			want []*Incident
 		}{
 			{"title word", ScopeOf(w.OperatorM), Filter{Q: "forklift"}, []*Incident{b1, a1}},
-			{"prefix", ScopeOf(w.OperatorM), Filter{Q: "fork coll"}, []*Incident{a1}},
+			{"prefix", ScopeOf(w.OperatorM), Filter{Q: "fork* coll*"}, []*Incident{a1}},
+			{"whole words by default", ScopeOf(w.OperatorM), Filter{Q: "fork"}, nil},
 			{"chinese name", ScopeOf(w.Officer), Filter{Q: "王伟"}, []*Incident{a2}},
 			{"arabic name", ScopeOf(w.Officer), Filter{Q: "محمد"}, []*Incident{a3}},
 			{"greek name, any case", ScopeOf(w.Officer), Filter{Q: "παπαδόπουλος"}, []*Incident{a1}},
