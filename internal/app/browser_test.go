@@ -139,6 +139,7 @@ func ownerAddsSite(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 	}
 
 	// The same changes, as the owner reads them in the audit log.
+	p.Click("#nav .admin-menu summary") // administration sits under "Admin"
 	p.ClickLink("#nav", "Audit log")
 	p.WaitText("main h1", "Audit log")
 	audit := p.Text("main table")
