@@ -237,6 +237,28 @@ func TestIngestGroupsAndDedups(t *testing.T) {
 				t.Fatalf("restore applied to the wrong alarm: %+v", x)
 			}
 		}
+		// Order inside one batch is kept: raised then restored is restored;
+		// restored then raised again is open and unrestored.
+		if err := s.Ingest(ctx, []Event{ev("k7", "7", TypeTamper, KindAlarm), ev("k8", "7", TypeTamper, KindRestore),
+			ev("k9", "8", TypeTamper, KindAlarm), ev("k10", "8", TypeTamper, KindRestore), ev("k11", "8", TypeTamper, KindAlarm)}); err != nil {
+			t.Fatal(err)
+		}
+		as, _ = s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+		for _, x := range as {
+			switch x.Zone {
+			case "7":
+				if x.RestoredAt == nil || x.Signals != 1 {
+					t.Fatalf("zone 7 (alarm, restore): %+v", x)
+				}
+			case "8":
+				if x.RestoredAt != nil || x.Signals != 2 {
+					t.Fatalf("zone 8 (alarm, restore, alarm): %+v", x)
+				}
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE kind = 'alarm' AND alarm_id = ''`); n != 0 {
+			t.Fatalf("%d alarm events not linked to their alarm", n)
+		}
 		// Another tenant sees nothing.
 		if as, _ := s.Alarms(ctx, []string{"other-org"}, AlarmFilter{}, 10, 0); len(as) != 0 {
 			t.Fatalf("alarms across tenants: %+v", as)

@@ -47,6 +47,7 @@ func (s *Service) Ingest(ctx context.Context, events []Event) error {
 			return err
 		}
 		var accounts []string
+		var groups alarmGroups
 		for i := range events {
 			e := &events[i]
 			if e.ID == "" {
@@ -59,13 +60,39 @@ func (s *Service) Ingest(ctx context.Context, events []Event) error {
 				continue
 			}
 			seen[e.DedupKey] = true
-			a, err := applyEvent(ctx, tx, e, now)
+			fresh = append(fresh, *e)
+			fi := len(fresh) - 1
+			if fresh[fi].Kind == KindAlarm {
+				// Alarm signals are upserted together, one row per group;
+				// a restore or cancel first applies what came before it,
+				// so the batch keeps the panel's order.
+				if groups.add(fresh, fi) {
+					a, err := groups.flush(ctx, tx, fresh, now)
+					if err != nil {
+						return err
+					}
+					touched = append(touched, a...)
+				}
+				continue
+			}
+			if fresh[fi].Kind == KindRestore || fresh[fi].Kind == KindCancel {
+				a, err := groups.flush(ctx, tx, fresh, now)
+				if err != nil {
+					return err
+				}
+				touched = append(touched, a...)
+			}
+			a, err := applyEvent(ctx, tx, &fresh[fi], now)
 			if err != nil {
 				return err
 			}
 			touched = append(touched, a...)
-			fresh = append(fresh, *e)
 		}
+		a, err := groups.flush(ctx, tx, fresh, now)
+		if err != nil {
+			return err
+		}
+		touched = append(touched, a...)
 		for start := 0; start < len(fresh); start += eventInsertChunk {
 			if err := insertEvents(ctx, tx, fresh[start:min(len(fresh), start+eventInsertChunk)]); err != nil {
 				return err
@@ -145,6 +172,93 @@ func insertEvents(ctx context.Context, tx *store.Tx, chunk []Event) error {
 const alarmReturning = ` RETURNING id, org_id, site_id, '', account_id, type, priority, title, zone, zone_name, zone_id, device_id, state,
 	signals, first_at, last_at, restored_at, cancelled_at, owner_id, owner_name, acked_at, escalation, escalated_at, dispatched_to,
 	resolved_at, disposition, closed_at, updated_at`
+
+// alarmGroups collects the alarm signals of a batch by group, so each
+// group costs one row of one multi-row upsert instead of one statement
+// per signal (a storm repeats the same few groups).
+type alarmGroups struct {
+	order []*alarmGroup
+	byKey map[string]*alarmGroup
+}
+
+type alarmGroup struct {
+	key     string
+	members []int // indexes into the batch's fresh events
+	last    time.Time
+}
+
+// maxGroupRows bounds one upsert statement (16 parameters per row).
+const maxGroupRows = 300
+
+// add puts fresh[i] in its group and reports whether the upsert is full.
+func (g *alarmGroups) add(fresh []Event, i int) bool {
+	if g.byKey == nil {
+		g.byKey = map[string]*alarmGroup{}
+	}
+	key := groupKey(&fresh[i])
+	x := g.byKey[key]
+	if x == nil {
+		x = &alarmGroup{key: key}
+		g.byKey[key] = x
+		g.order = append(g.order, x)
+	}
+	x.members = append(x.members, i)
+	if at := fresh[i].ReceivedAt.UTC(); at.After(x.last) {
+		x.last = at
+	}
+	return len(g.order) >= maxGroupRows
+}
+
+// flush upserts the collected groups: a new alarm per group without an
+// open one, otherwise the open alarm gains the group's signals. Each
+// member event is linked to its alarm before the events are inserted.
+func (g *alarmGroups) flush(ctx context.Context, tx *store.Tx, fresh []Event, now time.Time) ([]*Alarm, error) {
+	if len(g.order) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO alarms (id, org_id, site_id, account_id, group_key, is_open, type, priority, title,
+		zone, zone_name, zone_id, device_id, state, signals, first_at, last_at, updated_at) VALUES `)
+	args := make([]any, 0, len(g.order)*16)
+	for i, x := range g.order {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?,?,?,?,?,TRUE,?,?,?,?,?,?,?,'new',?,?,?,?)`)
+		e := &fresh[x.members[0]]
+		args = append(args, store.NewID(), e.OrgID, e.SiteID, e.AccountID, x.key, e.Type, e.Priority, e.title(), e.Zone, e.ZoneName,
+			e.ZoneID, e.DeviceID, len(x.members), e.ReceivedAt.UTC(), x.last, now)
+	}
+	b.WriteString(` ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + excluded.signals,
+		last_at = excluded.last_at, restored_at = NULL, updated_at = excluded.updated_at` + alarmReturning + `, group_key`)
+	rows, err := tx.Query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("raise alarms: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*Alarm, 0, len(g.order))
+	for rows.Next() {
+		var key string
+		a, err := scanAlarm(multiScan{rows, &key})
+		if err != nil {
+			return nil, err
+		}
+		x := g.byKey[key]
+		if x == nil {
+			return nil, fmt.Errorf("raise alarms: unexpected group %q returned", key)
+		}
+		a.SiteName = fresh[x.members[0]].SiteName
+		for _, m := range x.members {
+			fresh[m].AlarmID = a.ID
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	g.order, g.byKey = g.order[:0], nil
+	return out, nil
+}
 
 // applyEvent applies one new event to alarms and returns the alarms it changed.
 func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*Alarm, error) {
