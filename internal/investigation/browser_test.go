@@ -2,6 +2,8 @@ package investigation_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -87,7 +89,7 @@ func hotlineRoundTrip(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 
 	caseURL, _, _ := strings.Cut(owner.URL(), "#")
 	owner.Navigate(caseURL)
-	owner.WaitText("#hotline + ol", "Gate 3, after the 22:00 patrol.")
+	owner.WaitText("ol.messages", "Gate 3, after the 22:00 patrol.")
 	// The reporter's tab holds no cookie from vigil.
 	n := browsertest.Eval[int](rep, `document.cookie.length`)
 	if n != 0 {
@@ -106,7 +108,8 @@ func evidenceAndClose(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 	caseURL := p.URL()
 
 	file := filepath.Join(t.TempDir(), "gate-log.txt")
-	if err := os.WriteFile(file, []byte("22:14 gate 3 opened with badge 4471\n"), 0o600); err != nil {
+	content := []byte("22:14 gate 3 opened with badge 4471\n")
+	if err := os.WriteFile(file, content, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(p.Context(), browsertest.ActionTimeout)
@@ -115,8 +118,13 @@ func evidenceAndClose(t *testing.T, b *browsertest.Browser, e *apptest.Env) {
 	if err != nil {
 		t.Fatalf("attach file: %v", err)
 	}
+	// The page shows the SHA-256 of the investigator's copy before upload,
+	// and vigil records the same hash at intake.
+	sum := sha256.Sum256(content)
+	want := hex.EncodeToString(sum[:])
+	p.WaitText("#f-file-sha256", want)
 	p.ClickLink("#upload-form", "Upload")
-	p.WaitText("main .flash", "SHA-256")
+	p.WaitText("main .flash", want)
 	p.ClickLink("#evidence-list", p.Text("#evidence-list tbody td a"))
 	p.WaitText("#custody", "intake")
 	p.Select("#f-to", "officer user (officer)")

@@ -729,9 +729,6 @@ func (s *Service) File(ctx context.Context, c *Case, shareableOnly bool) (*CaseF
 	return f, nil
 }
 
-// IsLead reports whether p leads the case.
-func (c *Case) IsLead(p *auth.Principal) bool { return p != nil && c.LeadID == p.UserID }
-
 // MemberRole returns userID's role on the case ("lead", "investigator",
 // "granted"), or store.ErrNotFound.
 func (s *Service) MemberRole(ctx context.Context, c *Case, userID string) (string, error) {

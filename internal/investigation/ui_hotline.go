@@ -35,7 +35,6 @@ func (h *Handlers) hotlinePage(w http.ResponseWriter, r *http.Request, title str
 	}
 	pg := hotlinePage{Page: web.Page{Title: title, Path: r.URL.Path, Timezone: o.Timezone}, Slug: o.Slug, OrgName: o.Name,
 		Intro: st.HotlineIntro, Categories: HotlineCategories, AckDays: st.AckDays, FbDays: st.FeedbackDays}
-	pg.Menu = nil
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	return pg, nil
 }
