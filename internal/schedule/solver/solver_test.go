@@ -336,3 +336,34 @@ func BenchmarkRowDP(b *testing.B) {
 		m.bestRow(p, cost, &sc, out)
 	}
 }
+
+// TestSolveUnsatisfiableEmployee: an employee whose contract admits no row
+// at all makes the roster infeasible; Solve still returns the best roster
+// and names the violation instead of failing.
+func TestSolveUnsatisfiableEmployee(t *testing.T) {
+	p := randomProblem(rand.New(rand.NewPCG(4, 4)), 14, 4, 2, false)
+	p.Employees[2].MinMinutes = p.Days * 24 * 60 // cannot be reached
+	p.Employees[2].MaxMinutes = Unlimited
+	sol, err := Solve(context.Background(), p, Options{Seed: 1, Threads: 2, MaxIterations: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sol.Evaluation.Feasible() || sol.FirstFeasible >= 0 {
+		t.Fatalf("reported feasible: %+v", sol.Evaluation)
+	}
+	S := len(p.Shifts)
+	flagged := map[int]bool{}
+	for _, v := range sol.Evaluation.Violations {
+		flagged[v.Employee] = true
+	}
+	for e := range p.Employees {
+		var sc dpScratch
+		_, ok := newRowModel(p, e).bestRow(p, make([]int64, p.Days*(S+1)), &sc, make([]int, p.Days))
+		if ok == flagged[e] {
+			t.Errorf("employee %d: satisfiable %v but violations reported %v", e, ok, flagged[e])
+		}
+	}
+	if !flagged[2] {
+		t.Error("the unsatisfiable employee has no violation")
+	}
+}
