@@ -157,8 +157,7 @@ func (g *mqttManager) handle(ctx context.Context, src *Source, topic string, pay
 			}
 		}
 	}
-	site := ""
-	e := src.normalize(in, route, site, payload, g.m.S.Now().UTC())
+	e := src.normalize(in, route, src.siteName, payload, g.m.S.Now().UTC())
 	if e.Description == "" {
 		e.Description = topic
 	}

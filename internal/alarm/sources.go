@@ -32,6 +32,8 @@ type Source struct {
 	// is stored.
 	Token     string    `json:"token,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+
+	siteName string // for live messages of MQTT events
 }
 
 // DeviceRoute maps an MQTT topic (or a webhook "device" value) to a zone
@@ -147,6 +149,7 @@ func scanSource(sc scanner) (*Source, string, error) {
 		return nil, "", fmt.Errorf("source %s: device map: %w", src.ID, err)
 	}
 	src.CreatedAt = src.CreatedAt.UTC()
+	src.siteName = site
 	return &src, site, nil
 }
 
