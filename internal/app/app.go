@@ -108,6 +108,9 @@ func (a *App) buildWeb() error {
 		base, _ = url.Parse(a.Cfg.BaseURL)
 	}
 	reg := prometheus.NewRegistry()
+	if a.Bus != nil {
+		reg.MustRegister(a.Bus.Collectors()...)
+	}
 	s := web.New(a.Auth, a.Log, base, reg)
 	s.Secure = s.Secure || a.Cfg.TLSCert != ""
 	s.TrustProxy = a.Cfg.TrustProxy
@@ -116,8 +119,10 @@ func (a *App) buildWeb() error {
 		if err := a.DB.Ping(ctx); err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
-		if a.Bus != nil && !a.Bus.Conn().IsConnected() {
-			return errors.New("message bus: not connected")
+		if a.Bus != nil {
+			if err := a.Bus.Check(ctx); err != nil {
+				return fmt.Errorf("message bus: %w", err)
+			}
 		}
 		return nil
 	}
