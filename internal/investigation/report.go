@@ -56,43 +56,45 @@ type Stats struct {
 	MedianDaysToClose float64 `json:"median_days_to_close"`
 }
 
-// Statistics computes Stats over the cases p may see in orgID ("" = all).
+// Statistics computes Stats over the cases p may see in orgID ("" = all),
+// in SQL so that no case count is too large for it.
 func (s *Service) Statistics(ctx context.Context, p *auth.Principal, orgID string) (*Stats, error) {
-	cases, err := s.Cases(ctx, p, Filter{OrgID: orgID, Limit: 10000})
-	if err != nil {
-		return nil, err
-	}
-	st := &Stats{Total: len(cases)}
-	byType, byStatus, bySource := map[string]int{}, map[string]int{}, map[string]int{}
-	var days []float64
-	for _, c := range cases {
-		byType[c.Type]++
-		byStatus[c.Status]++
-		bySource[c.Source]++
-		if c.Status == "closed" && c.ClosedAt != nil {
-			st.Closed++
-			days = append(days, c.ClosedAt.Sub(c.CreatedAt).Hours()/24)
-		} else {
-			st.Open++
-		}
-		if c.Overdue || c.AckOverdue || c.FeedbackOverdue {
-			st.Overdue++
-		}
-	}
 	cond, args, err := s.visibility(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT a.outcome, COUNT(*) FROM case_allegations a JOIN cases c ON c.id = a.case_id WHERE ` + cond
 	if orgID != "" {
-		q += ` AND c.org_id = ?`
+		cond += ` AND c.org_id = ?`
 		args = append(args, orgID)
 	}
-	rows, err := s.DB.Query(ctx, q+` GROUP BY a.outcome`, args...)
+	st := &Stats{}
+	byType, byStatus, bySource, byOutcome := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	rows, err := s.DB.Query(ctx, `SELECT c.type, c.status, c.source, COUNT(*) FROM cases c WHERE `+cond+` GROUP BY c.type, c.status, c.source`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
-	byOutcome := map[string]int{}
+	for rows.Next() {
+		var typ, status, source string
+		var n int
+		if err := rows.Scan(&typ, &status, &source, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byType[typ] += n
+		byStatus[status] += n
+		bySource[source] += n
+		st.Total += n
+		if status == "closed" {
+			st.Closed += n
+		} else {
+			st.Open += n
+		}
+	}
+	rows.Close()
+	rows, err = s.DB.Query(ctx, `SELECT a.outcome, COUNT(*) FROM case_allegations a JOIN cases c ON c.id = a.case_id WHERE `+cond+` GROUP BY a.outcome`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
 	for rows.Next() {
 		var o string
 		var n int
@@ -103,6 +105,23 @@ func (s *Service) Statistics(ctx context.Context, p *auth.Principal, orgID strin
 		byOutcome[o] = n
 	}
 	rows.Close()
+	rows, err = s.DB.Query(ctx, `SELECT c.created_at, c.closed_at FROM cases c WHERE c.status = 'closed' AND c.closed_at IS NOT NULL AND `+cond, args...)
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	var days []float64
+	for rows.Next() {
+		var opened, closed time.Time
+		if err := rows.Scan(&opened, &closed); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		days = append(days, closed.Sub(opened).Hours()/24)
+	}
+	rows.Close()
+	if st.Overdue, _, err = s.deadlineCounts(ctx, cond, args, 0); err != nil {
+		return nil, err
+	}
 	counts := func(cs []Choice, m map[string]int) []Count {
 		out := make([]Count, 0, len(cs))
 		for _, c := range cs {
@@ -132,13 +151,9 @@ func (s *Service) Statistics(ctx context.Context, p *auth.Principal, orgID strin
 
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 
-// WriteCSV exports the cases p may see: one row per case.
+// WriteCSV exports the cases p may see: one row per case, read a page at
+// a time so an export of any size streams.
 func (s *Service) WriteCSV(ctx context.Context, w io.Writer, p *auth.Principal, f Filter) error {
-	f.Limit = 10000
-	cases, err := s.Cases(ctx, p, f)
-	if err != nil {
-		return err
-	}
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"ref", "id", "org_id", "type", "title", "status", "source", "created_at", "closed_at", "days_to_close", "due_at", "overdue", "time_spent_hours"})
 	ts := func(t *time.Time) string {
@@ -147,13 +162,23 @@ func (s *Service) WriteCSV(ctx context.Context, w io.Writer, p *auth.Principal, 
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	for _, c := range cases {
-		days := ""
-		if c.ClosedAt != nil {
-			days = strconv.FormatFloat(round1(c.ClosedAt.Sub(c.CreatedAt).Hours()/24), 'f', 1, 64)
+	const page = 1000
+	for f.Offset, f.Limit = 0, page; ; f.Offset += page {
+		cases, err := s.Cases(ctx, p, f)
+		if err != nil {
+			return err
 		}
-		cw.Write([]string{c.Ref(), c.ID, c.OrgID, c.Type, csvSafe(c.Title), c.Status, c.Source, c.CreatedAt.Format(time.RFC3339), ts(c.ClosedAt), days,
-			ts(c.DueAt), strconv.FormatBool(c.Overdue || c.AckOverdue || c.FeedbackOverdue), strconv.FormatFloat(float64(c.TimeSpent)/3600, 'f', 2, 64)})
+		for _, c := range cases {
+			days := ""
+			if c.ClosedAt != nil {
+				days = strconv.FormatFloat(round1(c.ClosedAt.Sub(c.CreatedAt).Hours()/24), 'f', 1, 64)
+			}
+			cw.Write([]string{c.Ref(), c.ID, c.OrgID, c.Type, csvSafe(c.Title), c.Status, c.Source, c.CreatedAt.Format(time.RFC3339), ts(c.ClosedAt), days,
+				ts(c.DueAt), strconv.FormatBool(c.Overdue || c.AckOverdue || c.FeedbackOverdue), strconv.FormatFloat(float64(c.TimeSpent)/3600, 'f', 2, 64)})
+		}
+		if len(cases) < page {
+			break
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -753,6 +753,10 @@ func (s *Service) DeadlineCounts(ctx context.Context, p *auth.Principal, within 
 	if err != nil {
 		return 0, 0, err
 	}
+	return s.deadlineCounts(ctx, cond, args, within)
+}
+
+func (s *Service) deadlineCounts(ctx context.Context, cond string, args []any, within time.Duration) (overdue, soon int, err error) {
 	now := s.Now().UTC()
 	until := now.Add(within)
 	past := `((c.due_at < ?) OR (c.ack_due_at < ? AND c.acked_at IS NULL) OR (c.feedback_due_at < ? AND c.feedback_at IS NULL))`
