@@ -680,35 +680,63 @@ func (s *Service) List(ctx context.Context, sc Scope, f Filter, pg Page) ([]*Inc
 	for _, o := range sc.Approved {
 		parts = append(parts, Scope{Approved: []string{o}})
 	}
-	run := func(part Scope, limit, offset int) ([]*Incident, error) {
-		w, args := part.where("i.")
-		return s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE `+w+fw+` ORDER BY i.occurred_at DESC, i.seq DESC LIMIT ? OFFSET ?`,
-			append(append(args, fargs...), limit, offset)...)
-	}
-	switch len(parts) {
-	case 0:
+	if len(parts) == 0 {
 		return nil, nil
-	case 1:
-		return run(parts[0], pg.Limit, pg.Offset)
 	}
-	var all []*Incident
+	// First the keys of the page, from the indexes alone (seq is the rowid,
+	// so the (org_id, …, occurred_at) indexes cover it), then only the
+	// page's rows: skipping offset rows never touches the table.
+	type key struct {
+		seq int64
+		at  time.Time
+	}
+	var keys []key
 	for _, part := range parts {
-		got, err := run(part, pg.Offset+pg.Limit, 0)
+		w, args := part.where("i.")
+		rows, err := s.DB.Query(ctx, `SELECT i.seq, i.occurred_at FROM incidents i WHERE `+w+fw+` ORDER BY i.occurred_at DESC, i.seq DESC LIMIT ?`,
+			append(append(args, fargs...), pg.Offset+pg.Limit)...)
 		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.seq, &k.at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		all = append(all, got...)
 	}
-	slices.SortFunc(all, func(a, b *Incident) int {
-		if c := b.OccurredAt.Compare(a.OccurredAt); c != 0 {
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := b.at.Compare(a.at); c != 0 {
 			return c
 		}
 		return cmpInt(b.seq, a.seq)
 	})
-	if pg.Offset >= len(all) {
+	if pg.Offset >= len(keys) {
 		return nil, nil
 	}
-	return all[pg.Offset:min(len(all), pg.Offset+pg.Limit)], nil
+	keys = keys[pg.Offset:min(len(keys), pg.Offset+pg.Limit)]
+	ph := make([]string, len(keys))
+	args := make([]any, len(keys))
+	pos := make(map[int64]int, len(keys))
+	for n, k := range keys {
+		ph[n], args[n], pos[k.seq] = "?", k.seq, n
+	}
+	got, err := s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE i.seq IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Incident, len(keys))
+	for _, i := range got {
+		out[pos[i.seq]] = i
+	}
+	// A row deleted between the two reads leaves a hole; drop it.
+	return slices.DeleteFunc(out, func(i *Incident) bool { return i == nil }), nil
 }
 
 func cmpInt(a, b int64) int {

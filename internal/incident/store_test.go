@@ -301,6 +301,7 @@ func TestSearchFiltersAndScope(t *testing.T) {
 			{"date range", ScopeOf(w.Officer), Filter{From: w.Now.AddDate(0, -3, 0), To: w.Now.AddDate(0, -1, 0)}, []*Incident{a3}},
 			{"injection attempt", ScopeOf(w.Officer), Filter{Q: `") OR 1=1 -- NEAR(* '`}, nil},
 			{"no scope", Scope{}, Filter{}, nil},
+			{"operator list merges organisations", ScopeOf(w.OperatorM), Filter{}, []*Incident{b1, a2, a1, a3}},
 		} {
 			got, err := w.S.List(ctx, c.sc, c.f, Page{Limit: 10})
 			if err != nil {
@@ -315,6 +316,10 @@ func TestSearchFiltersAndScope(t *testing.T) {
 		p2, _ := w.S.List(ctx, ScopeOf(w.Officer), Filter{}, Page{Limit: 2, Offset: 2})
 		if len(p1) != 2 || len(p2) != 1 || p1[0].ID == p2[0].ID {
 			t.Fatalf("paging: %d + %d", len(p1), len(p2))
+		}
+		mid, err := w.S.List(ctx, ScopeOf(w.OperatorM), Filter{}, Page{Limit: 2, Offset: 1})
+		if err != nil || ids(mid) != ids([]*Incident{a2, a1}) {
+			t.Fatalf("merged page: %q %v", ids(mid), err)
 		}
 		// A client cannot read a draft by ID.
 		if _, err := w.S.Get(ctx, ScopeOf(w.ClientA), a2.ID); !errors.Is(err, store.ErrNotFound) {
