@@ -61,18 +61,25 @@ const (
 	IncidentWrite   Action = "incident.write"    // write reports and DAR entries, submit
 	IncidentReview  Action = "incident.review"   // review, return, approve, amend, notify clients, approve DARs
 	IncidentConfig  Action = "incident.config"   // incident types and custom fields
+
+	// Risk register and analyses. The register says where the
+	// organisation is weakest, so it is need-to-know: no officers, no
+	// client portal. RiskConfig edits the organisation's risk matrix.
+	RiskRead   Action = "risk.read"
+	RiskWrite  Action = "risk.write" // risks, treatments, FAIR analyses, path models
+	RiskConfig Action = "risk.config"
 )
 
 // grants is the whole permission model in one table.
 var grants = map[Role][]Action{
-	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, CaseAdmin, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
-	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
-	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin},
+	Owner:        {OrgRead, OrgCreate, OrgUpdate, OrgDelete, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, CaseAdmin, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin, RiskRead, RiskWrite, RiskConfig},
+	Admin:        {OrgRead, OrgCreate, OrgUpdate, SiteRead, SiteWrite, UserRead, UserManage, AuditRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin, RiskRead, RiskWrite, RiskConfig},
+	Manager:      {OrgRead, SiteRead, SiteWrite, UserRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, IncidentConfig, AlarmRead, AlarmHandle, AlarmAdmin, RiskRead, RiskWrite},
 	Supervisor:   {OrgRead, SiteRead, UserRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, IncidentReview, AlarmRead, AlarmHandle},
 	Dispatcher:   {OrgRead, SiteRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, AlarmRead, AlarmHandle},
 	Officer:      {OrgRead, SiteRead, BoloRead, IncidentRead, IncidentReadAll, IncidentWrite, AlarmRead},
 	Investigator: {OrgRead, SiteRead, CaseRead, CaseWrite, BoloRead, IncidentRead, IncidentReadAll, AlarmRead},
-	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead, IncidentRead, IncidentReadAll, AlarmRead},
+	Auditor:      {OrgRead, SiteRead, UserRead, AuditRead, IncidentRead, IncidentReadAll, AlarmRead, RiskRead},
 	Client:       {OrgRead, SiteRead, IncidentRead, AlarmRead},
 }
 
