@@ -61,45 +61,39 @@ func (s *Service) Stats(ctx context.Context, sc Scope, f Filter, now time.Time) 
 	if s.DB.Dialect == store.Postgres {
 		month = `to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM')`
 	}
-	group := func(expr string) ([]Count, error) {
-		rows, err := s.DB.Query(ctx, `SELECT `+expr+`, COUNT(*) FROM incidents WHERE `+w+` GROUP BY 1`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("incident stats: %w", err)
+	// One pass over the period (served by the incidents_stats covering
+	// index), grouped by every dimension at once and summed here.
+	rows, err := s.DB.Query(ctx, `SELECT type, site_id, severity, status, `+month+`, COUNT(*) FROM incidents WHERE `+w+` GROUP BY 1, 2, 3, 4, 5`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("incident stats: %w", err)
+	}
+	byType, bySite, bySev, byStatus, have := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	for rows.Next() {
+		var typ, site, sev, status, mon string
+		var n int
+		if err := rows.Scan(&typ, &site, &sev, &status, &mon, &n); err != nil {
+			rows.Close()
+			return nil, err
 		}
-		defer rows.Close()
-		var out []Count
-		for rows.Next() {
-			var c Count
-			if err := rows.Scan(&c.Key, &c.N); err != nil {
-				return nil, err
-			}
-			c.Label = c.Key
-			out = append(out, c)
+		byType[typ] += n
+		bySite[site] += n
+		bySev[sev] += n
+		byStatus[status] += n
+		have[mon] += n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	counts := func(m map[string]int) []Count {
+		out := make([]Count, 0, len(m))
+		for k, n := range m {
+			out = append(out, Count{Key: k, Label: k, N: n})
 		}
 		sort.Slice(out, func(a, b int) bool { return out[a].N > out[b].N || out[a].N == out[b].N && out[a].Key < out[b].Key })
-		return out, rows.Err()
+		return out
 	}
-	var err error
-	if st.ByType, err = group("type"); err != nil {
-		return nil, err
-	}
-	if st.BySite, err = group("site_id"); err != nil {
-		return nil, err
-	}
-	if st.BySeverity, err = group("severity"); err != nil {
-		return nil, err
-	}
-	if st.ByStatus, err = group("status"); err != nil {
-		return nil, err
-	}
-	months, err := group(month)
-	if err != nil {
-		return nil, err
-	}
-	have := map[string]int{}
-	for _, m := range months {
-		have[m.Key] = m.N
-	}
+	st.ByType, st.BySite, st.BySeverity, st.ByStatus = counts(byType), counts(bySite), counts(bySev), counts(byStatus)
 	for t := time.Date(f.From.Year(), f.From.Month(), 1, 0, 0, 0, 0, time.UTC); t.Before(f.To); t = t.AddDate(0, 1, 0) {
 		k := t.Format("2006-01")
 		st.ByMonth = append(st.ByMonth, Count{Key: k, Label: t.Format("Jan 2006"), N: have[k]})

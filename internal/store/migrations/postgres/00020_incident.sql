@@ -61,6 +61,8 @@ CREATE INDEX incidents_org_status ON incidents(org_id, status, occurred_at DESC)
 CREATE INDEX incidents_org_site ON incidents(org_id, site_id, occurred_at DESC);
 CREATE INDEX incidents_org_type ON incidents(org_id, type, occurred_at DESC);
 CREATE INDEX incidents_org_officer ON incidents(org_id, officer_id, occurred_at DESC);
+-- Covers the statistics query, which counts a period's reports in one pass.
+CREATE INDEX incidents_stats ON incidents(org_id, occurred_at, type, site_id, severity, status);
 
 -- Full-text search: a GIN index over the same expression the store queries
 -- with ('simple' configuration: names and mixed languages, no stemming).
