@@ -430,3 +430,29 @@ func TestDeadlines(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentNumbers: cases and evidence opened at the same moment by
+// several servers' worth of writers still get distinct, gap-free numbers.
+func TestConcurrentNumbers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, db)
+		s := svc(e)
+		ctx := context.Background()
+		const n = 8
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := s.CreateCase(ctx, nil, investigation.CaseInput{OrgID: e.A.Org.ID, Type: "loss", Title: fmt.Sprintf("Loss %d", i), LeadID: e.A.Users[auth.Investigator].ID})
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.Count(`SELECT COUNT(DISTINCT number) FROM cases WHERE org_id = ? AND number BETWEEN 1 AND ?`, e.A.Org.ID, n); got != n {
+			t.Fatalf("%d distinct numbers for %d cases", got, n)
+		}
+	})
+}

@@ -48,6 +48,20 @@ var (
 	ErrNotMember          = errors.New("not an active member of the organisation")
 )
 
+// nextNumber takes the next number of a scope ("case:<org>",
+// "evidence:<case>") inside tx. The upsert is atomic on both engines, and on
+// PostgreSQL the counter row stays locked until tx ends, so concurrent
+// writers queue instead of drawing the same number.
+func nextNumber(ctx context.Context, tx *store.Tx, scope string) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `INSERT INTO inv_counters (scope, n) VALUES (?, 1)
+		ON CONFLICT (scope) DO UPDATE SET n = inv_counters.n + 1 RETURNING n`, scope).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("next number for %s: %w", scope, err)
+	}
+	return n, nil
+}
+
 func (s *Service) record(ctx context.Context, tx *store.Tx, p *auth.Principal, org, action, typ, id string, data any) error {
 	e := audit.Entry{OrgID: org, At: s.Now(), Actor: p.Label(), Action: action, ObjectType: typ, ObjectID: id, Data: data}
 	if p != nil {
@@ -398,14 +412,15 @@ func (s *Service) CreateCase(ctx context.Context, p *auth.Principal, in CaseInpu
 }
 
 func (s *Service) insertCase(ctx context.Context, tx *store.Tx, c *Case, p *auth.Principal) error {
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE org_id = ?`, c.OrgID).Scan(&c.Number); err != nil {
-		return fmt.Errorf("case number: %w", err)
+	var err error
+	if c.Number, err = nextNumber(ctx, tx, "case:"+c.OrgID); err != nil {
+		return err
 	}
 	createdBy := ""
 	if p != nil {
 		createdBy = p.UserID
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO cases (id, org_id, number, type, title, summary, status, source, lead_id, due_at, root_cause, created_by, created_at, updated_at, ack_due_at, feedback_due_at)
+	_, err = tx.Exec(ctx, `INSERT INTO cases (id, org_id, number, type, title, summary, status, source, lead_id, due_at, root_cause, created_by, created_at, updated_at, ack_due_at, feedback_due_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.OrgID, c.Number, c.Type, c.Title, c.Summary, c.Status, c.Source, nullStr(c.LeadID), nt(c.DueAt), c.RootCause, createdBy, c.CreatedAt, c.UpdatedAt, nt(c.AckDueAt), nt(c.FeedbackDueAt))
 	if err != nil {

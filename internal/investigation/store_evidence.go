@@ -87,7 +87,8 @@ func (s *Service) AddEvidence(ctx context.Context, p *auth.Principal, c *Case, i
 		Size: in.Size, Filename: in.Filename, ContentType: in.ContentType, InterviewID: in.InterviewID, CreatedAt: now,
 		HolderID: p.UserID, Holder: p.Name, Location: in.Location}
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM evidence WHERE case_id = ?`, c.ID).Scan(&ev.Number); err != nil {
+		var err error
+		if ev.Number, err = nextNumber(ctx, tx, "evidence:"+c.ID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO evidence (id, case_id, org_id, number, kind, label, description, sha256, size, filename, content_type, interview_id, created_by, created_at)
@@ -231,6 +232,12 @@ func (s *Service) Transfer(ctx context.Context, p *auth.Principal, c *Case, ev *
 	}
 	var l custody.Link
 	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+		// Concurrent transfers of one item queue on its row (PostgreSQL;
+		// SQLite's single writer already serialises them).
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT id FROM evidence WHERE id = ?`+tx.Dialect().ForUpdate(), ev.ID).Scan(&id); err != nil {
+			return store.NotFound(err)
+		}
 		links, err := chain(ctx, txQuerier{tx}, ev.ID)
 		if err != nil {
 			return err

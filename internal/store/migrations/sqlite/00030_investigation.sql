@@ -14,6 +14,14 @@ CREATE TABLE inv_settings (
     updated_at        TIMESTAMP NOT NULL
 );
 
+-- Per-scope sequence numbers (case numbers per organisation, exhibit
+-- numbers per case): an upsert takes the next one atomically, so concurrent
+-- writers on several servers never draw the same number.
+CREATE TABLE inv_counters (
+    scope  TEXT PRIMARY KEY,
+    n      INTEGER NOT NULL
+);
+
 CREATE TABLE cases (
     id               TEXT PRIMARY KEY,
     org_id           TEXT NOT NULL REFERENCES orgs(id),
@@ -302,4 +310,5 @@ DROP TABLE case_allegations;
 DROP TABLE case_parties;
 DROP TABLE case_members;
 DROP TABLE cases;
+DROP TABLE inv_counters;
 DROP TABLE inv_settings;
