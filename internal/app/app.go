@@ -24,6 +24,7 @@ import (
 	"vigil/internal/incident"
 	"vigil/internal/investigation"
 	"vigil/internal/org"
+	"vigil/internal/risk"
 	"vigil/internal/store"
 	"vigil/internal/web"
 )
@@ -126,7 +127,7 @@ func (a *App) buildWeb() error {
 		}
 		return nil
 	}
-	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, alarm.Templates, incident.Templates)
+	tmpl, err := web.ParseTemplates(account.Templates, org.Templates, investigation.Templates, alarm.Templates, incident.Templates, risk.Templates)
 	if err != nil {
 		return err
 	}
@@ -142,6 +143,7 @@ func (a *App) buildWeb() error {
 	if _, err := incident.Register(a.DB, a.Orgs, a.Blob, a.Now, s); err != nil {
 		return err
 	}
+	(&risk.Handlers{S: &risk.Service{DB: a.DB, Now: a.Now}, Places: a.Orgs, Web: s}).Register()
 	return nil
 }
 

@@ -15,6 +15,10 @@ import (
 	"vigil/internal/incident"
 	"vigil/internal/investigation"
 	"vigil/internal/org"
+	"vigil/internal/risk"
+	"vigil/internal/risk/dist"
+	"vigil/internal/risk/fair"
+	"vigil/internal/risk/matrix"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
 )
@@ -330,6 +334,25 @@ func routes(t *testing.T) []route {
 		{"PUT", "/investigation/settings/{org_id}", auth.CaseAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/investigation/settings/" + t.Org.ID, map[string]any{"ack_days": 7, "feedback_days": 90}
 		}, 0},
+		{"GET", "/risks", auth.RiskRead, kList, id("/risks?org_id=%s"), 0},
+		{"POST", "/risks", auth.RiskWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/risks", map[string]any{"site_id": t.Site.ID, "title": "Tailgating", "asset": "Server room", "threat": "Intruder", "likelihood": "Likely", "consequence": "Major"}
+		}, 201},
+		{"GET", "/risks/{id}", auth.RiskRead, kObject, riskReq(curT, ""), 0},
+		{"PATCH", "/risks/{id}", auth.RiskWrite, kObject, riskBody(curT, "", map[string]any{"owner": "Facilities"}), 0},
+		{"DELETE", "/risks/{id}", auth.RiskWrite, kObject, riskReq(curT, ""), 204},
+		{"GET", "/risks/{id}/revisions", auth.RiskRead, kObject, riskReq(curT, "/revisions"), 0},
+		{"GET", "/risks/{id}/analyses", auth.RiskRead, kObject, riskReq(curT, "/analyses"), 0},
+		{"POST", "/risks/{id}/analyses", auth.RiskWrite, kObject, riskBody(curT, "/analyses", map[string]any{"name": "FAIR", "iterations": 1000, "seed": 1,
+			"model": map[string]any{"frequency": map[string]any{"dist": "constant", "value": 2}, "magnitude": map[string]any{"dist": "constant", "value": 1000}}}), 201},
+		{"GET", "/risk-analyses/{id}", auth.RiskRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/risk-analyses/" + riskAnalysisFixture(curT, e, t).ID, nil
+		}, 0},
+		{"GET", "/risk-matrix/{org_id}", auth.RiskRead, kObject, id("/risk-matrix/%s"), 0},
+		{"PUT", "/risk-matrix/{org_id}", auth.RiskConfig, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/risk-matrix/" + t.Org.ID, matrix.AS4360()
+		}, 0},
+
 		{"POST", "/hotline/{slug}/reports", "", kSelf, nil, 0},
 		{"POST", "/hotline/{slug}/access", "", kSelf, nil, 0},
 		{"POST", "/hotline/{slug}/messages", "", kSelf, nil, 0},
@@ -745,4 +768,35 @@ func invEvidence(tt *testing.T, suffix string, body any) func(e *apptest.Env, t 
 		}
 		return "/cases/" + c.ID + "/evidence/" + ev.ID + suffix, body
 	}
+}
+
+func riskSvc(e *apptest.Env) *risk.Service { return &risk.Service{DB: e.App.DB, Now: time.Now} }
+
+func riskFixture(tt *testing.T, e *apptest.Env, t *apptest.Tenant) *risk.Risk {
+	r := &risk.Risk{OrgID: t.Org.ID, SiteID: t.Site.ID, Title: "Fixture risk", Asset: "Cash office", Threat: "Robbery", Likelihood: 1, Consequence: 3,
+		Treatments: []risk.Treatment{{Kind: risk.TreatDevice, DeviceID: t.Device.ID}}}
+	if err := riskSvc(e).CreateRisk(context.Background(), r, nil); err != nil {
+		tt.Fatal(err)
+	}
+	return r
+}
+
+func riskReq(tt *testing.T, suffix string) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return riskBody(tt, suffix, nil)
+}
+
+func riskBody(tt *testing.T, suffix string, body any) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+		return "/risks/" + riskFixture(tt, e, t).ID + suffix, body
+	}
+}
+
+func riskAnalysisFixture(tt *testing.T, e *apptest.Env, t *apptest.Tenant) *risk.Analysis {
+	r := riskFixture(tt, e, t)
+	c, m := 2.0, 1000.0
+	a := &risk.Analysis{Name: "Fixture", Iterations: 1000, Seed: 1, Model: &fair.Model{Frequency: &dist.Spec{Dist: "constant", Value: &c}, Magnitude: &dist.Spec{Dist: "constant", Value: &m}}}
+	if err := riskSvc(e).CreateAnalysis(context.Background(), r, a, nil); err != nil {
+		tt.Fatal(err)
+	}
+	return a
 }

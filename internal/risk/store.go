@@ -55,8 +55,14 @@ func (p Page) norm() Page {
 
 // ---- matrix ----
 
-// Matrix returns org's matrix, AS4360 5×5 until the organisation saves its own.
-func (s *Service) Matrix(ctx context.Context, q store.Querier, org string) (*matrix.Matrix, error) {
+// rowQuerier is what both *store.DB and *store.Tx offer for one-row reads.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+// Matrix returns org's matrix, AS4360 5×5 until the organisation saves its
+// own. q is s.DB, or the transaction that is about to rate a risk on it.
+func (s *Service) Matrix(ctx context.Context, q rowQuerier, org string) (*matrix.Matrix, error) {
 	var raw string
 	err := q.QueryRow(ctx, `SELECT matrix FROM risk_matrices WHERE org_id = ?`, org).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
