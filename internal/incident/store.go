@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -594,9 +595,8 @@ func ftsTokens(q string) []searchToken {
 	return out
 }
 
-// pgSearchDoc is the indexed expression of the PostgreSQL GIN index; the
-// query must spell it exactly so the planner uses the index.
-const pgSearchDoc = `to_tsvector('simple', i.title || ' ' || i.narrative || ' ' || i.search_text)`
+// pgSearchDoc is PostgreSQL's stored full-text document (GIN-indexed).
+const pgSearchDoc = `i.search_doc`
 
 // MaxListOffset bounds paging: past this many rows, narrow the filters.
 const MaxListOffset = 10_000
@@ -763,8 +763,7 @@ func (s *Service) search(ctx context.Context, sc Scope, toks []searchToken, fw s
 			}
 		}
 		args = append(append(args, strings.Join(q, " & ")), fargs...)
-		return s.query(ctx, `SELECT `+listCols+` FROM incidents i WHERE `+w+` AND `+pgSearchDoc+` @@ to_tsquery('simple', ?)`+fw+
-			` ORDER BY i.seq DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
+		return s.pgSearch(ctx, w+` AND `+pgSearchDoc+` @@ to_tsquery('simple', ?)`+fw, args, pg)
 	}
 	for n, t := range toks {
 		q[n] = `"` + t.text + `"`
@@ -777,6 +776,57 @@ func (s *Service) search(ctx context.Context, sc Scope, toks []searchToken, fw s
 	args = append(append([]any{strings.Join(q, " ")}, args...), fargs...)
 	return s.query(ctx, `SELECT `+listCols+` FROM incident_fts f CROSS JOIN incidents i ON i.seq = f.rowid WHERE incident_fts MATCH ? AND `+w+fw+
 		` ORDER BY f.rowid DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
+}
+
+// pgRecentWindow is how many of the newest reports a PostgreSQL search
+// checks first, one stored vector each, before it asks the GIN index.
+const pgRecentWindow = 20_000
+
+// pgSearch chooses the plan itself. PostgreSQL's estimate for a text
+// search with LIMIT tends to pick a backward primary-key scan that checks
+// every row until the page is full: fast for a common word, tens of
+// seconds for a word that matches nothing. So a first page is looked for
+// among the newest pgRecentWindow reports (a bounded walk); a word too
+// rare to fill it there has few matches, and those are read from the GIN
+// index and sorted.
+func (s *Service) pgSearch(ctx context.Context, where string, args []any, pg Page) ([]*Incident, error) {
+	var out []*Incident
+	read := func(tx *store.Tx, q string, args ...any) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("search: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			i, err := scanSummary(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, i)
+		}
+		return rows.Err()
+	}
+	err := s.DB.Read(ctx, func(tx *store.Tx) error {
+		if pg.Offset == 0 {
+			if _, err := tx.Exec(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
+				return err
+			}
+			err := read(tx, `SELECT `+listCols+` FROM incidents i WHERE i.seq > (SELECT COALESCE(MAX(seq), 0) FROM incidents) - `+strconv.Itoa(pgRecentWindow)+
+				` AND `+where+` ORDER BY i.seq DESC LIMIT ?`, append(args, pg.Limit)...)
+			if err != nil || len(out) == pg.Limit {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `SET LOCAL enable_bitmapscan = on`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = off`); err != nil {
+			return err
+		}
+		return read(tx, `SELECT `+listCols+` FROM incidents i WHERE `+where+` ORDER BY i.seq DESC LIMIT ? OFFSET ?`, append(args, pg.Limit, pg.Offset)...)
+	})
+	return out, err
 }
 
 // ---- revisions ----

@@ -36,6 +36,9 @@ CREATE TABLE incidents (
     title           TEXT NOT NULL,
     narrative       TEXT NOT NULL DEFAULT '',
     search_text     TEXT NOT NULL DEFAULT '',
+    -- PostgreSQL keeps the report's tsvector here (a generated column);
+    -- SQLite indexes the same text in incident_fts and leaves this NULL.
+    search_doc      TEXT,
     occurred_at     TIMESTAMP NOT NULL,
     reported_at     TIMESTAMP NOT NULL,
     discovered_at   TIMESTAMP,
