@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -812,8 +811,14 @@ func (s *Service) pgSearch(ctx context.Context, where string, args []any, pg Pag
 			if _, err := tx.Exec(ctx, `SET LOCAL enable_bitmapscan = off`); err != nil {
 				return err
 			}
-			err := read(tx, `SELECT `+listCols+` FROM incidents i WHERE i.seq > (SELECT COALESCE(MAX(seq), 0) FROM incidents) - `+strconv.Itoa(pgRecentWindow)+
-				` AND `+where+` ORDER BY i.seq DESC LIMIT ?`, append(args, pg.Limit)...)
+			// The bound is a value, not a subquery, so the planner sees how
+			// narrow the range is and walks the primary key.
+			var top int64
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM incidents`).Scan(&top); err != nil {
+				return err
+			}
+			err := read(tx, `SELECT `+listCols+` FROM incidents i WHERE i.seq > ? AND `+where+` ORDER BY i.seq DESC LIMIT ?`,
+				append(append([]any{top - pgRecentWindow}, args...), pg.Limit)...)
 			if err != nil || len(out) == pg.Limit {
 				return err
 			}
