@@ -309,6 +309,9 @@ func TestHotline(t *testing.T) {
 		if res := anon.Do("POST", "/api/v1/hotline/no-such-org/reports", map[string]any{"category": "fraud", "text": "xxxxxxxxxxxxxxxx"}); res.Status != 404 {
 			t.Fatalf("unknown org: %d", res.Status)
 		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'case.create' AND actor = 'hotline' AND actor_id = '' AND data NOT LIKE '%127.0.0.1%'`); n != 1 {
+			t.Fatalf("hotline report audited %d times as the hotline", n)
+		}
 		// Nothing identifying is stored: no IP anywhere in the hotline tables.
 		for _, q := range []string{`SELECT COUNT(*) FROM hotline_throttle WHERE bucket LIKE '%127.0.0.1%'`, `SELECT COUNT(*) FROM hotline_reports WHERE contact <> ''`} {
 			if n := e.Count(q); n != 0 {

@@ -426,7 +426,12 @@ func (s *Service) insertCase(ctx context.Context, tx *store.Tx, c *Case, p *auth
 	if err != nil {
 		return fmt.Errorf("create case: %w", err)
 	}
-	return s.record(ctx, tx, p, c.OrgID, "case.create", "case", c.ID, map[string]any{"number": c.Number, "type": c.Type, "source": c.Source})
+	data := map[string]any{"number": c.Number, "type": c.Type, "source": c.Source}
+	if p == nil && c.Source == "hotline" {
+		// An anonymous report: the actor is the hotline, with nothing about the reporter.
+		return audit.Append(ctx, tx, audit.Entry{OrgID: c.OrgID, At: s.Now(), Actor: "hotline", Action: "case.create", ObjectType: "case", ObjectID: c.ID, Data: data})
+	}
+	return s.record(ctx, tx, p, c.OrgID, "case.create", "case", c.ID, data)
 }
 
 // UpdateCase changes a case's header fields.
