@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
@@ -19,6 +20,7 @@ import (
 	"vigil/internal/risk/dist"
 	"vigil/internal/risk/fair"
 	"vigil/internal/risk/matrix"
+	"vigil/internal/risk/pps"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
 )
@@ -348,6 +350,14 @@ func routes(t *testing.T) []route {
 		{"GET", "/risk-analyses/{id}", auth.RiskRead, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/risk-analyses/" + riskAnalysisFixture(curT, e, t).ID, nil
 		}, 0},
+		{"GET", "/risk-paths", auth.RiskRead, kList, id("/risk-paths?org_id=%s"), 0},
+		{"POST", "/risk-paths", auth.RiskWrite, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/risk-paths", map[string]any{"site_id": t.Site.ID, "name": "Vault", "diagram": riskDiagram(), "links": []map[string]any{{"edge_id": "e1", "zone_id": t.Zone.ID}}}
+		}, 201},
+		{"GET", "/risk-paths/{id}", auth.RiskRead, kObject, riskPathReq(curT, "", nil), 0},
+		{"PUT", "/risk-paths/{id}", auth.RiskWrite, kObject, riskPathReq(curT, "", map[string]any{"name": "Vault v2", "diagram": riskDiagram()}), 0},
+		{"DELETE", "/risk-paths/{id}", auth.RiskWrite, kObject, riskPathReq(curT, "", nil), 204},
+		{"GET", "/risk-paths/{id}/analysis", auth.RiskRead, kObject, riskPathReq(curT, "/analysis?top=3", nil), 0},
 		{"GET", "/risk-matrix/{org_id}", auth.RiskRead, kObject, id("/risk-matrix/%s"), 0},
 		{"PUT", "/risk-matrix/{org_id}", auth.RiskConfig, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/risk-matrix/" + t.Org.ID, matrix.AS4360()
@@ -799,4 +809,25 @@ func riskAnalysisFixture(tt *testing.T, e *apptest.Env, t *apptest.Tenant) *risk
 		tt.Fatal(err)
 	}
 	return a
+}
+
+func riskDiagram() map[string]any {
+	return map[string]any{"nodes": []string{"off", "vault"}, "start": "off", "target": "vault", "p_communication": 0.95,
+		"response_force_time": map[string]any{"mean": 300, "sd": 90},
+		"edges":               []map[string]any{{"id": "e1", "from": "off", "to": "vault", "p_detection": 0.5, "location": "M", "delay": map[string]any{"mean": 60, "sd": 18}}}}
+}
+
+func riskPathReq(tt *testing.T, suffix string, body any) func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+	return func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+		var d pps.Diagram
+		raw, _ := json.Marshal(riskDiagram())
+		if err := json.Unmarshal(raw, &d); err != nil {
+			tt.Fatal(err)
+		}
+		m := &risk.PathModel{OrgID: t.Org.ID, SiteID: t.Site.ID, Name: "Fixture path", Diagram: d, Links: []risk.EdgeLink{{EdgeID: "e1", DeviceID: t.Device.ID}}}
+		if err := riskSvc(e).SavePathModel(context.Background(), m, nil); err != nil {
+			tt.Fatal(err)
+		}
+		return "/risk-paths/" + m.ID + suffix, body
+	}
 }

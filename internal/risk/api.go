@@ -35,6 +35,7 @@ func (h *Handlers) Register() {
 	s.API("GET", "/risk-analyses/{id}", h.apiGetAnalysis, web.Doc{Summary: "Get a FAIR analysis", Response: &Analysis{}})
 	s.API("GET", "/risk-matrix/{org_id}", h.apiGetMatrix, web.Doc{Summary: "An organisation's risk matrix (AS4360 5×5 until changed)", Response: &matrix.Matrix{}})
 	s.API("PUT", "/risk-matrix/{org_id}", h.apiPutMatrix, web.Doc{Summary: "Replace an organisation's risk matrix and re-rate its risks", Request: matrix.Matrix{}, Response: &matrix.Matrix{}})
+	h.registerPaths()
 	h.registerUI()
 }
 

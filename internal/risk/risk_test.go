@@ -2,6 +2,8 @@ package risk_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -232,4 +234,61 @@ func TestPages(t *testing.T) {
 	if res := b.Do("GET", loc, nil); res.Status != 404 {
 		t.Errorf("other tenant: %d", res.Status)
 	}
+}
+
+// TestPathPages creates a path model from the page, edits it through the
+// table editor, and reads P(I) and the upgrade ranking from page and API.
+func TestPathPages(t *testing.T) {
+	e := apptest.Start(t, storetest.SQLite(t))
+	c := e.Login(e.A.Users[auth.Manager].Email)
+	res := c.Form("/risk-paths", map[string]string{"site_id": e.A.Site.ID, "name": "Cash office"})
+	if res.Status != 303 {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+	loc := res.Header.Get("Location")
+	if res := c.Do("GET", loc, nil); res.Status != 200 || !strings.Contains(string(res.Body), `id="facility-pi"`) || !strings.Contains(string(res.Body), "Perimeter fence") {
+		t.Fatalf("show: %d", res.Status)
+	}
+	// The editor repeats e_* fields; apptest's Form takes a map, so post the
+	// encoded body directly.
+	body := "name=Cash+office&start=out&target=safe&rft_mean=120&rft_sd=36&p_communication=1" +
+		"&e_id=&e_from=out&e_to=safe&e_name=Door&e_pd=0.9&e_loc=B&e_dmean=90&e_dsd=27&e_link=zone:" + e.A.Zone.ID +
+		"&e_id=&e_from=out&e_to=safe&e_name=Window&e_pd=0.1&e_loc=B&e_dmean=90&e_dsd=27&e_link="
+	req := postRaw(t, e, c, loc, body)
+	if req.Status != 303 {
+		t.Fatalf("save: %d %s", req.Status, req.Body)
+	}
+	var a struct {
+		PI       float64 `json:"p_interruption"`
+		Upgrades []struct {
+			EdgeID string `json:"edge_id"`
+			Kind   string
+		}
+	}
+	if err := c.Do("GET", "/api/v1"+loc+"/analysis?pd_step=0.3", nil).JSON(&a); err != nil || a.PI <= 0 || len(a.Upgrades) == 0 || a.Upgrades[0].EdgeID != "e2" {
+		t.Fatalf("analysis: %v %+v", err, a)
+	}
+	if res := c.Do("GET", "/api/v1"+loc+"/analysis?pd_step=2", nil); res.Status != 400 {
+		t.Errorf("pd_step 2: %d", res.Status)
+	}
+	bad := postRaw(t, e, c, loc, "name=x&start=out&target=safe&rft_mean=60&e_from=out&e_to=safe&e_pd=1.5&e_dmean=1&e_loc=M")
+	if bad.Status != 400 || !strings.Contains(string(bad.Body), "p_detection") {
+		t.Errorf("invalid P(D): %d", bad.Status)
+	}
+}
+
+// postRaw posts an already-encoded form the way a browser does (same origin).
+func postRaw(t *testing.T, e *apptest.Env, c *apptest.Client, path, body string) apptest.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return apptest.Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }

@@ -29,6 +29,8 @@ var Templates embed.FS
 type Places interface {
 	Sites(ctx context.Context, scope []string, f org.SiteFilter, pg org.Page) ([]*org.Site, error)
 	Devices(ctx context.Context, scope []string, f org.DeviceFilter, pg org.Page) ([]*org.Device, error)
+	Site(ctx context.Context, scope []string, id string) (*org.Site, error)
+	Zones(ctx context.Context, site *org.Site) ([]*org.Zone, error)
 }
 
 func (h *Handlers) registerUI() {
@@ -47,6 +49,7 @@ func (h *Handlers) registerUI() {
 	s.Page("GET", "/risk-analyses/{id}", h.analysisShow)
 	s.Page("GET", "/risk-matrix", h.matrixPage)
 	s.Page("POST", "/risk-matrix", h.matrixSave)
+	h.registerPathPages()
 }
 
 const listLimit = 100
