@@ -59,7 +59,6 @@ func testJPEG(t testing.TB, w, h int, c color.RGBA) []byte {
 	return b.Bytes()
 }
 
-
 func sampleDoc(t testing.TB, photos int) []byte {
 	d := New(Header{Org: "Operator Co — for Client A", Title: "Incident report", Ref: "INC-000042", Stamp: "Revision 3 · Approved", Footer: "generated in a test"})
 	d.Heading("Summary")
