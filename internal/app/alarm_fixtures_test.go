@@ -23,7 +23,11 @@ func freshAlarm(t *testing.T, e *apptest.Env, tn *apptest.Tenant, state string) 
 	if err := s.Ingest(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.Alarm(ctx, []string{tn.Org.ID}, evs[0].AlarmID)
+	var id string
+	if err := e.App.DB.QueryRow(ctx, `SELECT alarm_id FROM alarm_events WHERE dedup_key = ?`, evs[0].DedupKey).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.Alarm(ctx, []string{tn.Org.ID}, id)
 	if err != nil {
 		t.Fatal(err)
 	}
