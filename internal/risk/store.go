@@ -339,23 +339,42 @@ func (s *Service) Risk(ctx context.Context, scope []string, id string) (*Risk, e
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.Query(ctx, `SELECT kind, COALESCE(device_id, ''), description FROM risk_treatments WHERE risk_id = ? ORDER BY position`, r.ID)
+	return r, s.loadTreatments(ctx, []*Risk{r})
+}
+
+// loadTreatments fills the treatments of rs with one query. A device link
+// whose device was deleted (ON DELETE SET NULL) is shown as a procedure so
+// the control's description is not lost.
+func (s *Service) loadTreatments(ctx context.Context, rs []*Risk) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Risk, len(rs))
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		byID[r.ID], ids[i] = r, r.ID
+	}
+	ph, args := in(ids)
+	rows, err := s.DB.Query(ctx, `SELECT risk_id, kind, COALESCE(device_id, ''), description FROM risk_treatments WHERE risk_id IN (`+ph+`) ORDER BY risk_id, position`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("treatments: %w", err)
+		return fmt.Errorf("treatments: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id string
 		var t Treatment
-		if err := rows.Scan(&t.Kind, &t.DeviceID, &t.Description); err != nil {
-			return nil, err
+		if err := rows.Scan(&id, &t.Kind, &t.DeviceID, &t.Description); err != nil {
+			return err
 		}
 		if t.Kind == TreatDevice && t.DeviceID == "" {
 			t.Description = strings.TrimSpace(t.Description + " (device removed)")
 			t.Kind = TreatProcedure
 		}
-		r.Treatments = append(r.Treatments, t)
+		if r := byID[id]; r != nil {
+			r.Treatments = append(r.Treatments, t)
+		}
 	}
-	return r, rows.Err()
+	return rows.Err()
 }
 
 // Filter narrows the register. Levels are pointers so level 0 can be asked for.
@@ -425,7 +444,11 @@ func (s *Service) Risks(ctx context.Context, scope []string, f Filter, pg Page) 
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.loadTreatments(ctx, out)
 }
 
 // Cell is one heat-map cell's count.

@@ -185,12 +185,9 @@ func (h *Handlers) exportCSV(w http.ResponseWriter, r *http.Request) error {
 		if x.ReviewAt != nil {
 			review = x.ReviewAt.Format("2006-01-02")
 		}
-		full, _ := h.S.Risk(ctx, []string{orgID}, x.ID)
 		var ts []string
-		if full != nil {
-			for _, t := range full.Treatments {
-				ts = append(ts, t.Kind+": "+t.Description)
-			}
+		for _, t := range x.Treatments {
+			ts = append(ts, t.Kind+": "+t.Description)
 		}
 		_ = cw.Write(csvSafe(x.ID, names[x.SiteID], x.Title, x.Asset, x.Threat, x.Owner, x.Status, x.Strategy, v.LikelihoodLabel, v.ConsequenceLabel,
 			v.RatingLabel, rl, rc, v.ResidualLabel, review, strings.Join(ts, "; "), strconv.Itoa(x.Version), x.UpdatedAt.Format(time.RFC3339)))
