@@ -140,7 +140,7 @@ func (a *App) buildWeb() error {
 	}
 	a.Alarm.Register()
 	(&investigation.Handlers{S: investigation.NewService(a.DB, a.Blob, a.Auth, a.Orgs, a.Now), Web: s}).Register()
-	if _, err := incident.Register(a.DB, a.Orgs, a.Blob, a.Now, s); err != nil {
+	if _, err := incident.Register(a.DB, a.Orgs, a.Blob, a.Now, s, a.Cfg.SMTPURL); err != nil {
 		return err
 	}
 	(&risk.Handlers{S: &risk.Service{DB: a.DB, Now: a.Now}, Places: a.Orgs, Web: s}).Register()

@@ -31,6 +31,8 @@ type Config struct {
 	LogJSON  bool
 	// DC09Listen is the alarm receiver's TCP+UDP address; empty: none.
 	DC09Listen string
+	// SMTPURL relays email (client notifications); empty: none sent.
+	SMTPURL string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
 }
@@ -55,6 +57,7 @@ func (c *Config) Options() []Option {
 		{"log-level", "VIGIL_LOG_LEVEL", "info", "log level: debug, info, warn, error", false, &c.LogLevel},
 		{"log-json", "VIGIL_LOG_JSON", "false", "log as JSON lines instead of text", false, &c.LogJSON},
 		{"dc09-listen", "VIGIL_DC09_LISTEN", "", "SIA DC-09 alarm receiver address, TCP and UDP (e.g. :9000; port 0 picks one); empty: no receiver", false, &c.DC09Listen},
+		{"smtp-url", "VIGIL_SMTP_URL", "", "SMTP relay for client notifications: smtp://user:pass@host:587?from=reports@example.com (empty: record only)", true, &c.SMTPURL},
 		{"trust-proxy", "VIGIL_TRUST_PROXY", "false", "behind a reverse proxy: take the client address from X-Forwarded-For (for login throttling and logs)", false, &c.TrustProxy},
 	}
 }

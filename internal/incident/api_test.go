@@ -3,6 +3,7 @@ package incident_test
 import (
 	"bytes"
 	"encoding/json"
+	"vigil/internal/config"
 
 	"image"
 	"image/color"
@@ -308,8 +309,7 @@ func smtpServer(t *testing.T) (string, <-chan string) {
 
 func TestNotifySendsEmailWhenConfigured(t *testing.T) {
 	addr, got := smtpServer(t)
-	t.Setenv(incident.SMTPEnv, "smtp://"+addr+"?from=reports@vigil.test&tls=none")
-	e := apptest.Start(t, storetest.SQLite(t))
+	e := apptest.Start(t, storetest.SQLite(t), func(c *config.Config) { c.SMTPURL = "smtp://" + addr + "?from=reports@vigil.test&tls=none" })
 	sup := e.Login(e.A.Users[auth.Supervisor].Email)
 	now := time.Now().UTC()
 	res := sup.Do("POST", "/api/v1/incidents", map[string]any{"site_id": e.A.Site.ID, "type": "vandalism", "severity": "low", "title": "Graffiti on the gate",

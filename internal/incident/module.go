@@ -2,7 +2,6 @@ package incident
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"vigil/internal/blob"
@@ -11,16 +10,14 @@ import (
 	"vigil/internal/web"
 )
 
-// SMTPEnv names the environment variable holding the SMTP relay URL
-// (smtp://user:pass@host:587?from=reports@example.com). Unset: client
-// notifications are recorded but not emailed.
-const SMTPEnv = "VIGIL_SMTP_URL"
-
-// Register builds the incident service and registers its pages and API on s.
-func Register(db *store.DB, orgs *org.Service, files blob.Store, now func() time.Time, s *web.Server) (*Service, error) {
-	mail, err := ParseSMTPURL(os.Getenv(SMTPEnv))
+// Register builds the incident service and registers its pages and API on
+// s. smtpURL (smtp://user:pass@host:587?from=reports@example.com, from
+// --smtp-url) relays client notifications; empty: they are recorded but not
+// emailed.
+func Register(db *store.DB, orgs *org.Service, files blob.Store, now func() time.Time, s *web.Server, smtpURL string) (*Service, error) {
+	mail, err := ParseSMTPURL(smtpURL)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", SMTPEnv, err)
+		return nil, fmt.Errorf("--smtp-url: %w", err)
 	}
 	svc := &Service{DB: db, Now: now, Orgs: orgs, Blob: files, Mail: mail}
 	(&Handlers{S: svc, Web: s}).Register()

@@ -49,14 +49,18 @@ type Env struct {
 	A, B     *Tenant
 }
 
-// Start runs the app on db (see storetest) with the fixtures loaded.
-func Start(t testing.TB, db *store.DB) *Env {
+// Start runs the app on db (see storetest) with the fixtures loaded;
+// configure adjusts the configuration first (e.g. an SMTP relay).
+func Start(t testing.TB, db *store.DB, configure ...func(*config.Config)) *Env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("VIGIL_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	cfg := config.Config{Addr: "127.0.0.1:0", Data: t.TempDir(), LogLevel: "info"}
+	for _, f := range configure {
+		f(&cfg)
+	}
 	a, err := app.New(context.Background(), db, cfg, log, app.Options{NoBus: true})
 	if err != nil {
 		t.Fatal(err)
