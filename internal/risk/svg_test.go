@@ -1,11 +1,13 @@
 package risk
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
+	"vigil/internal/risk/dist"
 	"vigil/internal/risk/fair"
 	"vigil/internal/risk/matrix"
 	"vigil/internal/risk/pps"
@@ -162,5 +164,26 @@ func BenchmarkHeatMap(b *testing.B) {
 	cells := []Cell{{1, 1, 3}, {3, 3, 12}, {4, 2, 7}}
 	for b.Loop() {
 		_ = HeatMap(m, cells, func(l, c int) string { return "/risks" })
+	}
+}
+
+// BenchmarkAnalysisRun: what one "Run analysis" click costs on the server
+// at the default 50,000 iterations, model and control (per-event, TEF PERT
+// × vulnerability × PERT magnitude, ~2.4 loss events a year).
+func BenchmarkAnalysisRun(b *testing.B) {
+	pert := func(lo, mode, hi float64) *dist.Spec {
+		return &dist.Spec{Dist: "pert", Min: &lo, Mode: &mode, Max: &hi}
+	}
+	v, cv := 0.4, 0.2
+	for b.Loop() {
+		a := &Analysis{Name: "b", Iterations: DefaultIterations, Seed: 1, ControlName: "c",
+			Model:        &fair.Model{TEF: pert(2, 6, 20), Vulnerability: &fair.Vulnerability{Value: &v}, Magnitude: pert(2000, 8000, 60000)},
+			ControlModel: &fair.Model{TEF: pert(2, 6, 20), Vulnerability: &fair.Vulnerability{Value: &cv}, Magnitude: pert(2000, 8000, 60000)}}
+		if err := a.validate(); err != nil {
+			b.Fatal(err)
+		}
+		if err := a.run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
