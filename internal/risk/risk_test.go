@@ -224,6 +224,13 @@ func TestPages(t *testing.T) {
 			t.Errorf("GET %s: %d, want %q in body", path, res.Status, want)
 		}
 	}
+	// The operator's manager reads client A's register through the
+	// organisation filter, which offers the clients too.
+	op := e.Login(e.Operator.Users[auth.Manager].Email)
+	if res := op.Do("GET", "/risks?org_id="+e.A.Org.ID, nil); res.Status != 200 || !strings.Contains(string(res.Body), "Ram raid") ||
+		!strings.Contains(string(res.Body), `<option value="`+e.B.Org.ID+`"`) {
+		t.Errorf("operator reading client A's register: %d", res.Status)
+	}
 	// An officer has no risk access: 403, and no menu entry.
 	o := e.Login(e.A.Users[auth.Officer].Email)
 	if res := o.Do("GET", "/risks", nil); res.Status != 403 {

@@ -85,6 +85,7 @@ type listPage struct {
 	CanEdit  bool
 	More     bool
 	CSV      string
+	RiskOrgs []web.OrgOption // organisations whose register the caller may read
 }
 
 func (h *Handlers) siteNames(ctx context.Context, orgID string) ([]*org.Site, map[string]string) {
@@ -143,9 +144,16 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 		vs[i] = view(m, x)
 	}
 	p := principal(r)
-	return h.Web.Render(w, 200, "risk_list", listPage{Page: h.Web.NewPage(w, r, "Risk register", "risks"), OrgID: orgID, Risks: vs, Sites: sites,
+	pg := h.Web.NewPage(w, r, "Risk register", "risks")
+	var orgs []web.OrgOption
+	for _, o := range pg.Orgs {
+		if auth.Can(p, auth.RiskRead, o.ID) {
+			orgs = append(orgs, o)
+		}
+	}
+	return h.Web.Render(w, 200, "risk_list", listPage{Page: pg, OrgID: orgID, Risks: vs, Sites: sites,
 		SiteName: names, Matrix: m, Heat: heat, Statuses: Statuses, Residual: f.Residual, Now: h.S.Now(), More: more,
-		CanWrite: auth.Can(p, auth.RiskWrite, orgID), CanEdit: auth.Can(p, auth.RiskConfig, orgID), CSV: "/risks/export.csv?" + q.Encode()})
+		CanWrite: auth.Can(p, auth.RiskWrite, orgID), CanEdit: auth.Can(p, auth.RiskConfig, orgID), CSV: "/risks/export.csv?" + q.Encode(), RiskOrgs: orgs})
 }
 
 // exportCSV writes the filtered register of one organisation (up to 5,000
