@@ -224,6 +224,16 @@ func TestPages(t *testing.T) {
 			t.Errorf("GET %s: %d, want %q in body", path, res.Status, want)
 		}
 	}
+	admin := e.Login(e.A.Users[auth.Admin].Email)
+	if res := admin.Form("/risk-matrix", map[string]string{"matrix": "{not json"}); res.Status != 400 || !strings.Contains(string(res.Body), "not valid JSON") {
+		t.Errorf("matrix page, bad JSON: %d", res.Status)
+	}
+	if res := admin.Form("/risk-matrix", map[string]string{"matrix": "", "reset": "1"}); res.Status != 303 {
+		t.Errorf("matrix page, reset: %d %s", res.Status, res.Body)
+	}
+	if res := c.Form("/risk-matrix", map[string]string{"reset": "1"}); res.Status != 403 {
+		t.Errorf("manager saving the matrix: %d", res.Status)
+	}
 	// The operator's manager reads client A's register through the
 	// organisation filter, which offers the clients too.
 	op := e.Login(e.Operator.Users[auth.Manager].Email)
