@@ -42,17 +42,8 @@ func (m *Module) Register() {
 	m.registerUI()
 }
 
-// need returns 404 when the caller cannot see org at all and 403 when
-// they can see it but may not act.
-func need(p *auth.Principal, action auth.Action, org string) error {
-	if !p.Sees(org) {
-		return web.ErrNotFound
-	}
-	if !auth.Can(p, action, org) {
-		return web.ErrForbidden
-	}
-	return nil
-}
+// need is web.Need: 404 for another tenant, 403 for a forbidden action.
+var need = web.Need
 
 func principal(r *http.Request) *auth.Principal { return auth.FromContext(r.Context()) }
 

@@ -37,17 +37,8 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, p *auth.Principal, o
 	return audit.Append(ctx, tx, e)
 }
 
-func in(ids []string) (string, []any) {
-	if len(ids) == 0 {
-		return "NULL", nil // matches nothing
-	}
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i], ph[i] = id, "?"
-	}
-	return strings.Join(ph, ","), args
-}
+// in is store.In, named short for the many scoped queries.
+var in = store.In
 
 type scanner interface{ Scan(...any) error }
 

@@ -125,11 +125,8 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Row, error) {
 	if len(f.OrgIDs) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + rowCols + ` FROM audit_log WHERE org_id IN (` + placeholders(len(f.OrgIDs)) + `)`
-	args := make([]any, 0, len(f.OrgIDs)+6)
-	for _, id := range f.OrgIDs {
-		args = append(args, id)
-	}
+	ph, args := store.In(f.OrgIDs)
+	q := `SELECT ` + rowCols + ` FROM audit_log WHERE org_id IN (` + ph + `)`
 	if f.Action != "" {
 		q += ` AND action LIKE ?`
 		args = append(args, escapeLike(f.Action)+"%")
@@ -169,17 +166,6 @@ func List(ctx context.Context, db *store.DB, f Filter) ([]Row, error) {
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-func placeholders(n int) string {
-	b := make([]byte, 0, 2*n)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '?')
-	}
-	return string(b)
 }
 
 func escapeLike(s string) string {

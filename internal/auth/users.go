@@ -138,7 +138,7 @@ func (s *Service) ListUsers(ctx context.Context, orgIDs []string, limit, offset 
 	if len(orgIDs) == 0 {
 		return nil, nil
 	}
-	ph, args := inList(orgIDs)
+	ph, args := store.In(orgIDs)
 	rows, err := s.DB.Query(ctx, `SELECT `+userCols+` FROM users WHERE id IN
 		(SELECT user_id FROM memberships WHERE org_id IN (`+ph+`)) ORDER BY name, email LIMIT ? OFFSET ?`,
 		append(args, limit, offset)...)
@@ -194,15 +194,6 @@ func (s *Service) Memberships(ctx context.Context, userID string) ([]Membership,
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-func inList(ids []string) (string, []any) {
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i], ph[i] = id, "?"
-	}
-	return strings.Join(ph, ","), args
 }
 
 // SetMembership gives user a role in org (adding or changing it).

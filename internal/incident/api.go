@@ -65,17 +65,8 @@ func (h *Handlers) Register() {
 
 func principal(r *http.Request) *auth.Principal { return auth.FromContext(r.Context()) }
 
-// need answers 404 when the caller cannot see org at all and 403 when they
-// can see it but may not do action there.
-func need(p *auth.Principal, action auth.Action, org string) error {
-	if !p.Sees(org) {
-		return web.ErrNotFound
-	}
-	if !auth.Can(p, action, org) {
-		return web.ErrForbidden
-	}
-	return nil
-}
+// need is web.Need: 404 for another tenant, 403 for a forbidden action.
+var need = web.Need
 
 // load reads the incident in the URL and checks action. Reads use the
 // caller's read scope (client users see approved reports only); any other

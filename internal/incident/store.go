@@ -89,17 +89,8 @@ func (s Scope) where(a string) (string, []any) {
 	return "(" + strings.Join(parts, " OR ") + ")", args
 }
 
-func in(ids []string) (string, []any) {
-	if len(ids) == 0 {
-		return "NULL", nil
-	}
-	args := make([]any, len(ids))
-	ph := make([]string, len(ids))
-	for i, id := range ids {
-		args[i], ph[i] = id, "?"
-	}
-	return strings.Join(ph, ","), args
-}
+// in is store.In, named short for the many scoped queries.
+var in = store.In
 
 func (s *Service) record(ctx context.Context, tx *store.Tx, p *auth.Principal, org, action, typ, id string, data any) error {
 	e := audit.Entry{OrgID: org, At: s.Now(), Actor: p.Label(), Action: action, ObjectType: typ, ObjectID: id, Data: data}

@@ -830,15 +830,7 @@ func (h *Handlers) apiBOLOs(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, 200, bs)
 }
 
-func needOrg(p *auth.Principal, a auth.Action, org string) error {
-	if !p.Sees(org) {
-		return web.ErrNotFound
-	}
-	if !auth.Can(p, a, org) {
-		return web.ErrForbidden
-	}
-	return nil
-}
+var needOrg = web.Need
 
 func (h *Handlers) apiSettings(w http.ResponseWriter, r *http.Request) error {
 	org := r.PathValue("org_id")

@@ -70,16 +70,8 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, p *auth.Principal, o
 	return audit.Append(ctx, tx, e)
 }
 
-func in(ids []string) (string, []any) {
-	if len(ids) == 0 {
-		return "NULL", nil
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
-}
+// in is store.In, named short for the many scoped queries.
+var in = store.In
 
 func tp(t sql.NullTime) *time.Time {
 	if !t.Valid {

@@ -49,18 +49,8 @@ func (h *Handlers) Register() {
 	h.registerUI()
 }
 
-// need returns 404 when the caller cannot see org at all (so objects of
-// other tenants are indistinguishable from missing ones) and 403 when they
-// can see it but not do action there.
-func need(p *auth.Principal, action auth.Action, org string) error {
-	if !p.Sees(org) {
-		return web.ErrNotFound
-	}
-	if !auth.Can(p, action, org) {
-		return web.ErrForbidden
-	}
-	return nil
-}
+// need is web.Need: 404 for another tenant, 403 for a forbidden action.
+var need = web.Need
 
 func principal(r *http.Request) *auth.Principal { return auth.FromContext(r.Context()) }
 

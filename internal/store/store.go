@@ -296,3 +296,17 @@ func RedactDSN(dsn string) string {
 // NewID returns a new UUIDv7: time-ordered, so inserts stay index-friendly,
 // and unique across servers without coordination.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// In returns the placeholders and arguments for `col IN (…)` over ids. With
+// no ids it returns "NULL", which matches nothing (an empty scope sees
+// nothing, rather than being a syntax error).
+func In(ids []string) (string, []any) {
+	if len(ids) == 0 {
+		return "NULL", nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.TrimSuffix(strings.Repeat("?,", len(ids)), ","), args
+}

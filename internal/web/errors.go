@@ -67,3 +67,17 @@ func classify(err error) *Error {
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; it has been logged", Err: err}
 }
+
+// Need is the handlers' authorisation step for an object of org: 404 when
+// the caller has no role there at all (another tenant's objects are
+// indistinguishable from missing ones), 403 when they can see the org but
+// may not do action.
+func Need(p *auth.Principal, action auth.Action, org string) error {
+	if !p.Sees(org) {
+		return ErrNotFound
+	}
+	if !auth.Can(p, action, org) {
+		return ErrForbidden
+	}
+	return nil
+}
