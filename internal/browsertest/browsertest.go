@@ -424,7 +424,7 @@ func (p *Tab) ClickLink(scope, text string) int {
   el.setAttribute("data-browsertest-target", "");
   return true;
 })()`, jsString(scope), jsString(text))
-	p.run("find "+text+" in "+scope, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(ActionTimeout)))
+	p.poll("find "+text+" in "+scope, js)
 	return p.ClickAndWait("[data-browsertest-target]")
 }
 
@@ -432,7 +432,29 @@ func (p *Tab) ClickLink(scope, text string) int {
 func (p *Tab) WaitText(sel, text string) {
 	p.t.Helper()
 	js := fmt.Sprintf(`(() => { const e = document.querySelector(%s); return !!e && e.textContent.includes(%s); })()`, jsString(sel), jsString(text))
-	p.run(fmt.Sprintf("wait for %q in %s", text, sel), chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(ActionTimeout)))
+	p.poll(fmt.Sprintf("wait for %q in %s", text, sel), js)
+}
+
+// poll waits until the JavaScript expression js is true. A navigation that
+// lands while the poll runs (a redirect finishing, a page replacing itself)
+// destroys the execution context the poll was evaluating in; that is not a
+// failure, so the poll starts again in the new document until the step's
+// time limit.
+func (p *Tab) poll(what, js string) {
+	p.t.Helper()
+	deadline := time.Now().Add(ActionTimeout)
+	for {
+		ctx, cancel := context.WithDeadline(p.ctx, deadline)
+		err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(time.Until(deadline))))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Cannot find context with specified id") || time.Now().After(deadline) {
+			p.failNow(what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // WaitVisible waits until an element matching the CSS selector is visible.
@@ -446,7 +468,7 @@ func (p *Tab) WaitVisible(sel string) {
 func (p *Tab) WaitHidden(sel string) {
 	p.t.Helper()
 	js := fmt.Sprintf(`Array.from(document.querySelectorAll(%s)).every(e => e.offsetParent === null && getComputedStyle(e).position !== "fixed")`, jsString(sel))
-	p.run("wait until hidden "+sel, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(ActionTimeout)))
+	p.poll("wait until hidden "+sel, js)
 }
 
 // Text returns the text of the first element matching sel, as rendered
