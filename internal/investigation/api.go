@@ -1,6 +1,7 @@
 package investigation
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -51,9 +52,9 @@ func (h *Handlers) Register() {
 	s.API("POST", "/cases/{id}/interviews", h.apiAddInterview, web.Doc{Summary: "Schedule or record an interview", Request: InterviewInput{}, Response: &Interview{}, Status: 201})
 	s.API("PUT", "/cases/{id}/interviews/{iid}", h.apiRecordInterview, web.Doc{Summary: "Record a statement (a signed statement is final)", Request: InterviewInput{}, Status: 204})
 	s.API("POST", "/cases/{id}/replies", h.apiReply, web.Doc{Summary: "Reply to an anonymous reporter", Request: replyInput{}, Status: 204})
-	s.API("POST", "/cases/{id}/assessments", h.apiAssess, web.Doc{Summary: "Record a threat assessment", Request: AssessmentInput{}, Response: &Assessment{}, Status: 201})
-	s.API("POST", "/cases/{id}/bolos", h.apiBOLO, web.Doc{Summary: "Issue a BOLO notice to chosen sites' officers", Request: BOLOInput{}, Response: &BOLO{}, Status: 201})
-	s.API("POST", "/cases/{id}/revocations", h.apiRevoke, web.Doc{Summary: "Record credentials to revoke", Request: RevocationInput{}, Response: &Revocation{}, Status: 201})
+	s.API("POST", "/cases/{id}/assessments", createOnCase(h, h.S.Assess), web.Doc{Summary: "Record a threat assessment", Request: AssessmentInput{}, Response: &Assessment{}, Status: 201})
+	s.API("POST", "/cases/{id}/bolos", createOnCase(h, h.S.IssueBOLO), web.Doc{Summary: "Issue a BOLO notice to chosen sites' officers", Request: BOLOInput{}, Response: &BOLO{}, Status: 201})
+	s.API("POST", "/cases/{id}/revocations", createOnCase(h, h.S.RequestRevocation), web.Doc{Summary: "Record credentials to revoke", Request: RevocationInput{}, Response: &Revocation{}, Status: 201})
 	s.API("GET", "/cases/{id}/access-log", h.apiAccessLog, web.Doc{Summary: "Who looked at or changed the case (owner or lead)", Response: []accessEntry{}, Query: []string{"limit", "offset"}})
 	s.API("GET", "/bolos", h.apiBOLOs, web.Doc{Summary: "Active BOLO notices for your sites", Response: []*BOLO{}, Query: []string{"site_id"}})
 	s.API("GET", "/investigation/settings/{org_id}", h.apiSettings, web.Doc{Summary: "Case-wide roles and hotline deadlines", Response: Settings{}})
@@ -737,52 +738,24 @@ func (h *Handlers) apiReply(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handlers) apiAssess(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
+// createOnCase is a POST that adds a record to a case the caller may
+// write: load the case, decode the input, act, answer 201 with the result.
+func createOnCase[In, Out any](h *Handlers, act func(context.Context, *auth.Principal, *Case, In) (Out, error)) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c, err := h.load(r, auth.CaseWrite)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := web.DecodeJSON(w, r, &in); err != nil {
+			return err
+		}
+		out, err := act(r.Context(), principal(r), c, in)
+		if err != nil {
+			return err
+		}
+		return web.JSON(w, 201, out)
 	}
-	var in AssessmentInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	a, err := h.S.Assess(r.Context(), principal(r), c, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, a)
-}
-
-func (h *Handlers) apiBOLO(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
-	}
-	var in BOLOInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	b, err := h.S.IssueBOLO(r.Context(), principal(r), c, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, b)
-}
-
-func (h *Handlers) apiRevoke(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
-	}
-	var in RevocationInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	rv, err := h.S.RequestRevocation(r.Context(), principal(r), c, in)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, rv)
 }
 
 type accessEntry struct {

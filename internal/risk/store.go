@@ -111,7 +111,7 @@ func (s *Service) SetMatrix(ctx context.Context, org string, m *matrix.Matrix, p
 			r, rr  string
 			hasRes bool
 		}
-		var todo []rerate
+		var pending []rerate
 		for rows.Next() {
 			var x rerate
 			var l, c int
@@ -126,18 +126,18 @@ func (s *Service) SetMatrix(ctx context.Context, org string, m *matrix.Matrix, p
 				rt, _ := m.Rate(int(rl.Int64), int(rc.Int64))
 				x.rr = rt.ID
 			}
-			todo = append(todo, x)
+			pending = append(pending, x)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, x := range todo {
+		for _, x := range pending {
 			if _, err := tx.Exec(ctx, `UPDATE risks SET rating = ?, residual_rating = ? WHERE id = ?`, x.r, x.rr, x.id); err != nil {
 				return fmt.Errorf("re-rate risk: %w", err)
 			}
 		}
-		return s.record(ctx, tx, p, org, "risk.matrix.update", "risk_matrix", org, map[string]any{"name": m.Name, "rerated": len(todo)})
+		return s.record(ctx, tx, p, org, "risk.matrix.update", "risk_matrix", org, map[string]any{"name": m.Name, "rerated": len(pending)})
 	})
 }
 
