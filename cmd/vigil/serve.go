@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -99,6 +100,13 @@ func serve(ctx context.Context, s stdio, cfg config.Config, withDemo bool, orgNa
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if cfg.DebugListen != "" {
+		stop, err := serveDebug(s, cfg.DebugListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	srv := &http.Server{
 		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -157,4 +165,23 @@ func lockData(dir string) (func(), error) {
 		return nil, fmt.Errorf("data directory %s is in use by another vigil process", dir)
 	}
 	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+}
+
+// serveDebug serves net/http/pprof's profiles on their own listener, so
+// they are never reachable through the public address.
+func serveDebug(s stdio, addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(s.out, "debug profiles at http://%s/debug/pprof/ (no authentication)\n", ln.Addr())
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }

@@ -20,13 +20,15 @@ func TestServeFirstStart(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "warn", "--owner-email", "chief@example.com"},
+		done <- run(ctx, []string{"serve", "--data", data, "--addr", "127.0.0.1:0", "--log-level", "warn", "--owner-email", "chief@example.com",
+			"--debug-listen", "127.0.0.1:0"},
 			stdio{strings.NewReader(""), pw, io.Discard})
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
-	var url, password string
+	var url, password, debug string
 	urlRE := regexp.MustCompile(`running at (http://\S+)`)
+	debugRE := regexp.MustCompile(`debug profiles at (http://\S+)`)
 	pwRE := regexp.MustCompile(`password: (\S+)`)
 	deadline := time.After(30 * time.Second)
 	lines := make(chan string)
@@ -48,6 +50,9 @@ func TestServeFirstStart(t *testing.T) {
 			if m := urlRE.FindStringSubmatch(l); m != nil {
 				url = m[1]
 			}
+			if m := debugRE.FindStringSubmatch(l); m != nil {
+				debug = m[1]
+			}
 		case <-deadline:
 			t.Fatal("serve did not start")
 		}
@@ -58,6 +63,17 @@ func TestServeFirstStart(t *testing.T) {
 	}()
 	if password == "" {
 		t.Fatal("first start did not print the owner's one-time password")
+	}
+	// Profiles are served on the debug address only, never the public one.
+	if res, err := http.Get(debug); err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET %q (debug listener): %v %v", debug, res, err)
+	}
+	if res, err := http.Get(url + "/debug/pprof/"); err == nil {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(b), "goroutine") {
+			t.Fatal("the public address serves profiles")
+		}
 	}
 	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/login", "/api/v1/openapi.json"} {
 		res, err := http.Get(url + p)

@@ -35,6 +35,8 @@ type Config struct {
 	SMTPURL string
 	// TrustProxy takes the client address from X-Forwarded-For.
 	TrustProxy bool
+	// DebugListen serves Go's pprof profiles; empty: none.
+	DebugListen string
 }
 
 // Option describes one setting for flags, env and documentation.
@@ -59,6 +61,7 @@ func (c *Config) Options() []Option {
 		{"dc09-listen", "VIGIL_DC09_LISTEN", "", "SIA DC-09 alarm receiver address, TCP and UDP (e.g. :9000; port 0 picks one); empty: no receiver", false, &c.DC09Listen},
 		{"smtp-url", "VIGIL_SMTP_URL", "", "SMTP relay for client notifications: smtp://user:pass@host:587?from=reports@example.com (empty: record only)", true, &c.SMTPURL},
 		{"trust-proxy", "VIGIL_TRUST_PROXY", "false", "behind a reverse proxy: take the client address from X-Forwarded-For (for login throttling and logs)", false, &c.TrustProxy},
+		{"debug-listen", "VIGIL_DEBUG_LISTEN", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; unauthenticated, keep it on loopback; empty: off", false, &c.DebugListen},
 	}
 }
 
@@ -109,6 +112,11 @@ func (c Config) Validate() error {
 	if c.DC09Listen != "" {
 		if _, _, err := net.SplitHostPort(c.DC09Listen); err != nil {
 			errs = append(errs, fmt.Errorf("--dc09-listen %q: want host:port (%v)", c.DC09Listen, err))
+		}
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			errs = append(errs, fmt.Errorf("--debug-listen %q: want host:port (%v)", c.DebugListen, err))
 		}
 	}
 	if c.Data == "" {
