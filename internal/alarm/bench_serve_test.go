@@ -55,9 +55,12 @@ func TestServeBenchmarks(t *testing.T) {
 		return summarize(out)
 	}
 
-	only := os.Getenv("VIGIL_ALARM_BENCH_ONLY") // "postgres": skip the ceiling and SQLite runs
+	// VIGIL_ALARM_BENCH_ONLY=postgres skips the ceiling and SQLite runs;
+	// =sqlite runs only the SQLite sustained throughput (a quick check
+	// while tuning the ingest path).
+	only := os.Getenv("VIGIL_ALARM_BENCH_ONLY")
 	// No-store ceiling, same machine, same run.
-	if only == "" {
+	if only != "postgres" && only != "sqlite" {
 		lis := exec.Command(bin, "alarm", "listen", "--addr", "127.0.0.1:0", "--no-store", "--duration", (dur + 10*time.Second).String(), "--json")
 		lout, _ := lis.StderrPipe()
 		if err := lis.Start(); err != nil {
@@ -92,7 +95,7 @@ func TestServeBenchmarks(t *testing.T) {
 		defer db.Close()
 		provisionPanels(t, db, 1000, 101) // 1000–1099 for bench, 1100 for the fire prober
 		t.Logf("%s sustained, rate 0, %s: %s", name, dur, bench(p.dc09, "--rate", "0", "--duration", dur.String()))
-		if name != "sqlite" {
+		if name != "sqlite" || only == "sqlite" {
 			return
 		}
 		sse := loginSSE(t, db, p)
@@ -115,7 +118,7 @@ func TestServeBenchmarks(t *testing.T) {
 		probe("sqlite storm: trouble/supervision flood at full rate", "--rate", "0", "--duration", "20s",
 			"--mix", "trouble=60,null=30,restore=10")
 	}
-	if only == "" {
+	if only != "postgres" {
 		run("sqlite", "")
 	}
 	if pg := os.Getenv("VIGIL_ALARM_BENCH_PG"); pg != "" {

@@ -74,12 +74,16 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 //   - journal_mode(WAL) lets readers run while the writer commits;
 //   - synchronous(FULL): with WAL, NORMAL does not fsync at commit, so an
 //     alarm the receiver has ACKed could vanish on power loss;
-//   - foreign_keys(ON): SQLite does not enforce them otherwise.
+//   - foreign_keys(ON): SQLite does not enforce them otherwise;
+//   - temp_store(MEMORY): statement journals (a multi-row INSERT inside a
+//     transaction needs one) and sort spills stay in memory instead of
+//     temporary files written page by page on the alarm hot path.
 var sqlitePragmas = []string{
 	"busy_timeout(10000)",
 	"journal_mode(WAL)",
 	"synchronous(FULL)",
 	"foreign_keys(ON)",
+	"temp_store(MEMORY)",
 }
 
 func sqliteDSN(path string, readOnly bool) string {
