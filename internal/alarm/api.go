@@ -36,6 +36,8 @@ func (m *Module) Register() {
 	s.API("DELETE", "/alarm-sources/{id}", m.apiDeleteSource, web.Doc{Summary: "Remove a source", Status: 204})
 	s.API("GET", "/alarm-sops", m.apiListSOPs, web.Doc{Summary: "The organisations' own SOPs and the shipped defaults", Response: sopList{}})
 	s.API("PUT", "/alarm-sops", m.apiPutSOP, web.Doc{Summary: "Create or replace the SOP of an organisation (or site) for an alarm type", Request: SOP{}, Response: &SOP{}})
+	s.API("GET", "/alarm-settings", m.apiSettings, web.Doc{Summary: "Escalation times per priority of an organisation (default: yours), with where they come from", Response: Settings{}, Query: []string{"org_id"}})
+	s.API("PUT", "/alarm-settings", m.apiPutSettings, web.Doc{Summary: "Set an organisation's escalation times (fields left out keep their values)", Request: settingsBody{}, Response: Settings{}})
 
 	s.PublicAPI("POST", "/ingest/{token}", m.apiIngest, web.Doc{Summary: "Webhook ingest: one event or {\"events\": […]} with the source's secret token in the path", Request: ingestBody{}, Response: ingestResult{}, Status: 202})
 

@@ -26,7 +26,8 @@ type Options struct {
 	// DC09Listen opens the DC-09 receiver (TCP and UDP) on this address;
 	// empty: no receiver in this process.
 	DC09Listen string
-	// Escalation per priority (default DefaultEscalation).
+	// Escalation per priority for organisations without escalation
+	// settings of their own or their parent's (default DefaultEscalation).
 	Escalation EscalateAfter
 	// Tick is how often supervision and escalation run (default 5 s).
 	Tick time.Duration

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"vigil/internal/store"
@@ -70,20 +72,39 @@ var DefaultEscalation = EscalateAfter{PriorityLife: 30 * time.Second, PriorityPr
 // Escalate raises the escalation level of unacknowledged alarms past their
 // deadline; the console shows the level, and the change is logged and
 // published. The conditional UPDATE makes concurrent servers harmless.
-func (s *Service) Escalate(ctx context.Context, after EscalateAfter) error {
+// Each organisation's settings (its own, else its parent's) decide the
+// periods; defaults applies where neither has any.
+func (s *Service) Escalate(ctx context.Context, defaults EscalateAfter) error {
 	now := s.Now().UTC()
 	rows, err := s.DB.Query(ctx, `SELECT `+alarmCols+alarmFrom+` WHERE a.state = 'new' ORDER BY a.priority, a.first_at LIMIT 500`)
 	if err != nil {
 		return err
 	}
-	var due []*Alarm
+	var waiting []*Alarm
+	orgs := map[string]bool{}
 	for rows.Next() {
 		a, err := scanAlarm(rows)
 		if err != nil {
 			rows.Close()
 			return err
 		}
-		d := after[a.Priority]
+		waiting = append(waiting, a)
+		orgs[a.OrgID] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
+	settings, err := s.settingsFor(ctx, s.DB, slices.Sorted(maps.Keys(orgs)), defaults)
+	if err != nil {
+		return err
+	}
+	var due []*Alarm
+	for _, a := range waiting {
+		d := settings[a.OrgID].After()[a.Priority]
 		if d <= 0 {
 			continue
 		}
@@ -91,10 +112,6 @@ func (s *Service) Escalate(ctx context.Context, after EscalateAfter) error {
 			a.Escalation = level
 			due = append(due, a)
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if len(due) == 0 {
 		return nil

@@ -24,6 +24,7 @@ func (m *Module) registerUI() {
 	s := m.Web
 	s.AddNav(web.NavItem{Key: "alarms", Label: "Alarms", Href: "/alarms", Action: auth.AlarmRead})
 	s.AddNav(web.NavItem{Key: "alarm-accounts", Label: "Alarm accounts", Href: "/alarm-accounts", Action: auth.AlarmRead, Order: 93})
+	s.AddNav(web.NavItem{Key: "alarm-settings", Label: "Alarm escalation", Href: "/alarm-settings", Action: auth.AlarmAdmin, Order: 96})
 
 	s.Page("GET", "/alarms", m.console)
 	s.Page("GET", "/alarms/stream", m.stream)
@@ -41,6 +42,9 @@ func (m *Module) registerUI() {
 	s.Page("GET", "/alarm-accounts/{id}", m.accountEdit)
 	s.Page("POST", "/alarm-accounts/{id}", m.accountUpdate)
 	s.Page("POST", "/alarm-accounts/{id}/delete", m.accountDelete)
+
+	s.Page("GET", "/alarm-settings", m.settingsPage)
+	s.Page("POST", "/alarm-settings", m.settingsSave)
 }
 
 // ---- console ----

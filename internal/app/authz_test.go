@@ -203,6 +203,10 @@ func routes(t *testing.T) []route {
 			return "/alarm-sops", map[string]any{"org_id": t.Org.ID, "alarm_type": "fire", "name": "Fire (client)",
 				"steps": []map[string]any{{"id": "call", "text": "Call the fire service", "kind": "call", "call": "fire", "required": true}}}
 		}, 0},
+		{"GET", "/alarm-settings", auth.AlarmRead, kObject, id("/alarm-settings?org_id=%s"), 0},
+		{"PUT", "/alarm-settings", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-settings", map[string]any{"org_id": t.Org.ID, "escalate_p2_s": 90}
+		}, 0},
 		{"POST", "/ingest/{token}", "", kSelf, nil, 0},
 
 		// Incidents and daily activity reports. Reports are made fresh per
