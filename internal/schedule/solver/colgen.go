@@ -181,6 +181,9 @@ func (w *worker) polish() {
 	for {
 		before := w.obj
 		for _, e := range w.rng.Perm(len(w.rows)) {
+			if w.stop() {
+				return
+			}
 			w.reoptimise(e)
 		}
 		if w.obj >= before {
@@ -296,7 +299,7 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 	F := len(free)
 	row := make([]int, p.Days)
 	for r := 0; ; r++ {
-		obj, optimal := lp.solve(20000)
+		obj, optimal := lp.solve(20000, stop)
 		if !optimal || stop() {
 			return obj, false
 		}
@@ -310,6 +313,9 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 		}
 		added := 0
 		for fi, e := range free {
+			if stop() {
+				return obj, false
+			}
 			req := w.req[e]
 			for d := range p.Days {
 				base := d * (S + 1)

@@ -113,14 +113,18 @@ func (lp *masterLP) setBasis(basis []int) bool {
 }
 
 // solve runs primal simplex from the current basis until optimal or until
-// maxPivots; it returns the objective and whether optimality was reached.
-func (lp *masterLP) solve(maxPivots int) (float64, bool) {
+// maxPivots or stop; it returns the objective and whether optimality was
+// reached.
+func (lp *masterLP) solve(maxPivots int, stop func() bool) (float64, bool) {
 	m := lp.m
 	degenerate := 0
 	lp.duals()
 	for it := 0; it < maxPivots; it++ {
 		if it%64 == 63 {
 			lp.duals() // wash out drift of the incremental update
+			if stop() {
+				return lp.objective(), false
+			}
 		}
 		// Pricing: Dantzig's rule, Bland's after a run of degenerate pivots
 		// to rule out cycling.

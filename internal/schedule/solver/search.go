@@ -64,6 +64,8 @@ type worker struct {
 	order   []int
 	iter    int64
 	report  func() // called when best improves inside a long phase
+	// stop reports that the search must end; long phases poll it.
+	stop func() bool
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
@@ -75,6 +77,7 @@ func newWorker(sh *shared, seed uint64, thread int) *worker {
 		cost:   make([]int64, p.Days*(sh.S+1)),
 		tmp:    make([]int, p.Days),
 		ok:     make([]bool, len(p.Employees)),
+		stop:   func() bool { return false },
 	}
 	w.rows = NewRoster(p)
 	w.best = NewRoster(p)

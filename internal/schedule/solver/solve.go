@@ -87,6 +87,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 			w := newWorker(sh, opt.Seed, t)
 			workers[t] = w
 			w.report = func() { rep.offer(t, w) }
+			w.stop = stop
 			w.construct()
 			rep.offer(t, w)
 			more := func() bool { return !stop() && (opt.MaxIterations <= 0 || w.iter < opt.MaxIterations) }
