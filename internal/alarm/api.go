@@ -36,6 +36,7 @@ func (m *Module) Register() {
 	s.API("DELETE", "/alarm-sources/{id}", m.apiDeleteSource, web.Doc{Summary: "Remove a source", Status: 204})
 	s.API("GET", "/alarm-sops", m.apiListSOPs, web.Doc{Summary: "The organisations' own SOPs and the shipped defaults", Response: sopList{}})
 	s.API("PUT", "/alarm-sops", m.apiPutSOP, web.Doc{Summary: "Create or replace the SOP of an organisation (or site) for an alarm type", Request: SOP{}, Response: &SOP{}})
+	s.API("DELETE", "/alarm-sops/{id}", m.apiDeleteSOP, web.Doc{Summary: "Remove an organisation's (or site's) SOP: the next one in line applies again", Status: 204})
 	s.API("GET", "/alarm-settings", m.apiSettings, web.Doc{Summary: "Escalation times per priority of an organisation (default: yours), with where they come from", Response: Settings{}, Query: []string{"org_id"}})
 	s.API("PUT", "/alarm-settings", m.apiPutSettings, web.Doc{Summary: "Set an organisation's escalation times (fields left out keep their values)", Request: settingsBody{}, Response: Settings{}})
 

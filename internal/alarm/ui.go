@@ -24,6 +24,7 @@ func (m *Module) registerUI() {
 	s := m.Web
 	s.AddNav(web.NavItem{Key: "alarms", Label: "Alarms", Href: "/alarms", Action: auth.AlarmRead})
 	s.AddNav(web.NavItem{Key: "alarm-accounts", Label: "Alarm accounts", Href: "/alarm-accounts", Action: auth.AlarmRead, Order: 93})
+	s.AddNav(web.NavItem{Key: "alarm-sops", Label: "Alarm procedures", Href: "/alarm-sops", Action: auth.AlarmRead, Order: 94})
 	s.AddNav(web.NavItem{Key: "alarm-settings", Label: "Alarm escalation", Href: "/alarm-settings", Action: auth.AlarmAdmin, Order: 96})
 
 	s.Page("GET", "/alarms", m.console)
@@ -42,6 +43,13 @@ func (m *Module) registerUI() {
 	s.Page("GET", "/alarm-accounts/{id}", m.accountEdit)
 	s.Page("POST", "/alarm-accounts/{id}", m.accountUpdate)
 	s.Page("POST", "/alarm-accounts/{id}/delete", m.accountDelete)
+
+	s.Page("GET", "/alarm-sops", m.sopList)
+	s.Page("GET", "/alarm-sops/new", m.sopNew)
+	s.Page("POST", "/alarm-sops", m.sopSave)
+	s.Page("GET", "/alarm-sops/{id}", m.sopEdit)
+	s.Page("POST", "/alarm-sops/{id}", m.sopSave)
+	s.Page("POST", "/alarm-sops/{id}/delete", m.sopDelete)
 
 	s.Page("GET", "/alarm-settings", m.settingsPage)
 	s.Page("POST", "/alarm-settings", m.settingsSave)

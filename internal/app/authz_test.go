@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"vigil/internal/alarm"
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
 	"vigil/internal/incident"
@@ -203,6 +204,13 @@ func routes(t *testing.T) []route {
 			return "/alarm-sops", map[string]any{"org_id": t.Org.ID, "alarm_type": "fire", "name": "Fire (client)",
 				"steps": []map[string]any{{"id": "call", "text": "Call the fire service", "kind": "call", "call": "fire", "required": true}}}
 		}, 0},
+		{"DELETE", "/alarm-sops/{id}", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			sop := &alarm.SOP{OrgID: t.Org.ID, SiteID: t.Site.ID, AlarmType: "medical", Name: "Matrix SOP", Steps: alarm.DefaultSOPs["medical"].Steps}
+			if err := e.App.Alarm.S.PutSOP(context.Background(), []string{t.Org.ID}, sop, nil); err != nil {
+				curT.Fatal(err)
+			}
+			return "/alarm-sops/" + sop.ID, nil
+		}, 204},
 		{"GET", "/alarm-settings", auth.AlarmRead, kObject, id("/alarm-settings?org_id=%s"), 0},
 		{"PUT", "/alarm-settings", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/alarm-settings", map[string]any{"org_id": t.Org.ID, "escalate_p2_s": 90}
