@@ -7,9 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"vigil/internal/alarm"
+	"vigil/internal/alarm/dc09"
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
+	"vigil/internal/browsertest"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
 )
@@ -197,4 +201,95 @@ func TestSOPPages(t *testing.T) {
 			t.Fatalf("delete audit: %d", n)
 		}
 	})
+}
+
+// TestSOPEditorInBrowser: an administrator customises the shipped
+// intrusion procedure in real Chromium — removes a step, adds a question
+// whose "yes" ends the procedure, moves it to the top, marks it required —
+// and the next intrusion alarm is worked with it: the answer is recorded
+// and the steps it skips are off the path, so the alarm can be resolved.
+func TestSOPEditorInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	e := startEnv(t, storetest.SQLite(t))
+	e.provision(e.login(auth.Admin), "5678", nil)
+
+	p := b.Tab(t)
+	p.Navigate(e.url + "/login")
+	p.Fill("#f-email", e.users[auth.Admin])
+	p.Fill("#f-password", password)
+	if st := p.ClickLink("main form", "Sign in"); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	p.Navigate(e.url + "/alarm-sops?org_id=" + e.client.ID)
+	p.WaitText("#sop-type-burglary", "shipped")
+	if st := p.ClickLink("#sop-type-burglary", "Customise"); st != 200 {
+		t.Fatalf("customise: %d", st)
+	}
+	p.WaitText("#sop-step-0", "Review related signals")
+	p.Fill("#f-name", "Intrusion – bank branches")
+	if st := p.ClickAndWait(`#sop-step-0 button[value="remove-0"]`); st != 200 {
+		t.Fatalf("remove: %d", st)
+	}
+	if st := p.ClickAndWait("#sop-add-step"); st != 200 {
+		t.Fatalf("add step: %d", st)
+	}
+	// The new step is the fifth; the call list hides for a question and
+	// its answers open (alarm_sop.js).
+	typeInto(t, p, "#f-s4-text", "Is the branch manager on site?") // an empty textarea: Fill cannot clear it
+	p.Select("#f-s4-kind", "Question — the answer chooses the next step")
+	p.WaitHidden("#sop-step-4 .sop-call")
+	p.Fill("#f-s4-a0-label", "Yes – the manager checks")
+	p.Select("#f-s4-a0-next", "End the procedure")
+	p.Fill("#f-s4-a1-label", "No")
+	p.Click("#f-s4-required")
+	for i := 4; i > 0; i-- {
+		if st := p.ClickAndWait(fmt.Sprintf(`#sop-step-%d button[value="up-%d"]`, i, i)); st != 200 {
+			t.Fatalf("move up: %d", st)
+		}
+	}
+	p.WaitText("#sop-step-0", "step-5")
+	if v := browsertest.Eval[string](p, `document.querySelector("#f-s0-text").value`); v != "Is the branch manager on site?" {
+		t.Fatalf("moved step text: %q", v)
+	}
+	if st := p.ClickAndWait("#sop-save"); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	p.WaitText("main .flash", "saved")
+	p.WaitText("#sop-type-burglary", "Intrusion – bank branches")
+
+	// The next intrusion is worked with it.
+	if got := e.panel().send(dc09.TokenCID, "5678", "#5678|1130 01 003", 1); got != "ACK" {
+		t.Fatalf("frame: %s", got)
+	}
+	p.Navigate(e.url + "/alarms")
+	if st := p.ClickLink("#alarm-queue tbody tr", "Burglary — Vault corridor"); st != 200 {
+		t.Fatalf("open alarm: %d", st)
+	}
+	p.WaitText("#sop-h", "Intrusion – bank branches")
+	p.WaitText("#step-step-5", "Is the branch manager on site?")
+	if st := p.ClickAndWait("#ack-btn"); st != 200 {
+		t.Fatalf("ack: %d", st)
+	}
+	if st := p.ClickLink("#step-step-5", "Yes – the manager checks"); st != 200 {
+		t.Fatalf("answer: %d", st)
+	}
+	p.WaitText("#step-step-5", "answered")
+	p.WaitText("#step-keyholder", "off_path")
+	p.Select("#f-disposition", "False – user error")
+	if st := p.ClickAndWait("#resolve-btn"); st != 200 {
+		t.Fatalf("resolve: %d", st)
+	}
+	p.WaitText("main .flash", "Alarm resolved.")
+	p.CheckConsole()
+}
+
+// typeInto types into an empty field key by key (browsertest's Fill clears
+// first, which chromedp cannot do on a textarea without a text node).
+func typeInto(t *testing.T, p *browsertest.Tab, sel, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.Context(), browsertest.ActionTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text)); err != nil {
+		t.Fatalf("type into %s: %v", sel, err)
+	}
 }
