@@ -25,6 +25,7 @@ func (m *Module) registerUI() {
 	s.AddNav(web.NavItem{Key: "alarms", Label: "Alarms", Href: "/alarms", Action: auth.AlarmRead})
 	s.AddNav(web.NavItem{Key: "alarm-accounts", Label: "Alarm accounts", Href: "/alarm-accounts", Action: auth.AlarmRead, Order: 93})
 	s.AddNav(web.NavItem{Key: "alarm-sops", Label: "Alarm procedures", Href: "/alarm-sops", Action: auth.AlarmRead, Order: 94})
+	s.AddNav(web.NavItem{Key: "alarm-sources", Label: "Alarm sources", Href: "/alarm-sources", Action: auth.AlarmAdmin, Order: 95})
 	s.AddNav(web.NavItem{Key: "alarm-settings", Label: "Alarm escalation", Href: "/alarm-settings", Action: auth.AlarmAdmin, Order: 96})
 
 	s.Page("GET", "/alarms", m.console)
@@ -50,6 +51,12 @@ func (m *Module) registerUI() {
 	s.Page("GET", "/alarm-sops/{id}", m.sopEdit)
 	s.Page("POST", "/alarm-sops/{id}", m.sopSave)
 	s.Page("POST", "/alarm-sops/{id}/delete", m.sopDelete)
+
+	s.Page("GET", "/alarm-sources", m.sourceList)
+	s.Page("GET", "/alarm-sources/new", m.sourceNew)
+	s.Page("POST", "/alarm-sources", m.sourceCreate)
+	s.Page("POST", "/alarm-sources/{id}/delete", m.sourceDelete)
+	s.Page("GET", "/alarm-unknown", m.unknownList)
 
 	s.Page("GET", "/alarm-settings", m.settingsPage)
 	s.Page("POST", "/alarm-settings", m.settingsSave)
@@ -372,7 +379,9 @@ func (m *Module) accountNew(w http.ResponseWriter, r *http.Request) error {
 	if len(principal(r).OrgsWhere(auth.AlarmAdmin)) == 0 {
 		return web.ErrForbidden
 	}
-	return m.accountForm(w, r, 200, &Account{}, map[string]string{"supervision_s": "0"}, nil)
+	// The unknown-accounts page links here with what the panel sent.
+	q := r.URL.Query()
+	return m.accountForm(w, r, 200, &Account{}, map[string]string{"supervision_s": "0", "number": q.Get("number"), "receiver": q.Get("receiver"), "line": q.Get("line")}, nil)
 }
 
 func (m *Module) accountCreate(w http.ResponseWriter, r *http.Request) error {

@@ -1,0 +1,168 @@
+package alarm_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"vigil/internal/alarm"
+	"vigil/internal/app/apptest"
+	"vigil/internal/auth"
+	"vigil/internal/store"
+	"vigil/internal/store/storetest"
+)
+
+// TestSourcePages: webhook and MQTT sources through the real router —
+// refused input named on its field with nothing written, the webhook's
+// full address shown once and working, another tenant's sites and
+// sources out of reach, removal audited.
+func TestSourcePages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, db)
+		admin := e.Login(e.A.Users[auth.Admin].Email)
+		body := func(r apptest.Response) string { return string(r.Body) }
+		sources := func() int { return e.Count(`SELECT COUNT(*) FROM alarm_sources`) }
+
+		if res := admin.Do("GET", "/alarm-sources", nil); res.Status != 200 || !strings.Contains(body(res), "No webhook or MQTT sources yet") {
+			t.Fatalf("empty list: %d %s", res.Status, res.Body)
+		}
+		if res := admin.Do("GET", "/alarm-sources/new?kind=mqtt", nil); res.Status != 200 || !strings.Contains(body(res), `id="f-kind-mqtt" name="kind" value="mqtt" checked`) {
+			t.Fatalf("new mqtt form: %d %s", res.Status, res.Body)
+		}
+
+		mqtt := map[string]string{"kind": "mqtt", "site_id": e.A.Site.ID, "name": "Freezer sensors", "broker_url": "tcp://broker.example:1883",
+			"topic": "site7/+/temp", "devices": "3", "d0-key": "freezer1", "d0-zone": "4", "d0-name": "Freezer 1", "d0-type": "alarm"}
+		for _, bad := range []struct {
+			change map[string]string
+			want   string
+		}{
+			{map[string]string{"broker_url": "http://broker.example"}, "must be tcp://host:port"},
+			{map[string]string{"topic": ""}, "topic"},
+			{map[string]string{"name": ""}, "must be 1–200 characters"},
+			{map[string]string{"kind": "carrier-pigeon"}, "must be webhook or mqtt"},
+			{map[string]string{"d1-key": "freezer1"}, "this device is mapped twice"},
+			{map[string]string{"d1-name": "Fridge"}, "name the device (or topic) this row maps"},
+			{map[string]string{"d0-type": "volcano"}, "choose an alarm type"},
+			{map[string]string{"site_id": e.B.Site.ID}, "is not a site you can manage"},
+		} {
+			f := map[string]string{}
+			for k, v := range mqtt {
+				f[k] = v
+			}
+			for k, v := range bad.change {
+				f[k] = v
+			}
+			res := admin.Form("/alarm-sources", f)
+			if res.Status != 400 || !strings.Contains(body(res), bad.want) || !strings.Contains(body(res), "Not added") {
+				t.Errorf("%v: %d, want 400 with %q: %s", bad.change, res.Status, bad.want, res.Body)
+			}
+		}
+		if n := sources(); n != 0 {
+			t.Fatalf("refused forms wrote %d sources", n)
+		}
+		// More rows keeps what was typed.
+		f := map[string]string{"op": "rows"}
+		for k, v := range mqtt {
+			f[k] = v
+		}
+		if res := admin.Form("/alarm-sources", f); res.Status != 200 || !strings.Contains(body(res), `name="devices" value="8"`) || !strings.Contains(body(res), `value="Freezer 1"`) {
+			t.Fatalf("more rows: %d %s", res.Status, res.Body)
+		}
+		if res := admin.Form("/alarm-sources", mqtt); res.Status != 303 {
+			t.Fatalf("mqtt: %d %s", res.Status, res.Body)
+		}
+
+		// A webhook: the full address is shown once and works.
+		res := admin.Form("/alarm-sources", map[string]string{"kind": "webhook", "site_id": e.A.Site.ID, "name": "Yard cameras",
+			"broker_url": "ignored for webhooks", "devices": "1", "d0-key": "cam7", "d0-name": "Yard east", "d0-type": "video"})
+		m := regexp.MustCompile(`value="(http://[^"]+/api/v1/ingest/(whk_[^"]+))"`).FindStringSubmatch(body(res))
+		if res.Status != 200 || m == nil || !strings.HasPrefix(m[1], e.URL) {
+			t.Fatalf("webhook created: %d %s", res.Status, res.Body)
+		}
+		if got := e.Anon().Do("POST", strings.TrimPrefix(m[1], e.URL), map[string]any{"id": "evt-1", "device": "cam7", "description": "Person in yard"}); got.Status != 202 {
+			t.Fatalf("posting to the shown address: %d %s", got.Status, got.Body)
+		}
+		var typ, zoneName string
+		if err := db.QueryRow(context.Background(), `SELECT type, zone_name FROM alarms WHERE org_id = ?`, e.A.Org.ID).Scan(&typ, &zoneName); err != nil || typ != "video" || zoneName != "Yard east" {
+			t.Fatalf("alarm from the webhook: %v %s %s", err, typ, zoneName)
+		}
+		list := admin.Do("GET", "/alarm-sources", nil)
+		if !strings.Contains(body(list), "Yard cameras") || !strings.Contains(body(list), "site7/&#43;/temp") || strings.Contains(body(list), m[2]) {
+			t.Fatalf("list (must not show the token): %s", list.Body)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE org_id = ? AND action = 'alarm_source.create'`, e.A.Org.ID); n != 2 {
+			t.Fatalf("create audit rows: %d", n)
+		}
+
+		// Client B's source is not found; nothing of B changes.
+		bsrc, err := e.App.Alarm.S.CreateSource(context.Background(), []string{e.B.Org.ID}, alarm.SourceInput{SiteID: e.B.Site.ID, Kind: "webhook", Name: "B cams"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := admin.Form("/alarm-sources/"+bsrc.ID+"/delete", nil); res.Status != 404 {
+			t.Fatalf("deleting B's source: %d", res.Status)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM alarm_sources WHERE org_id = ?`, e.B.Org.ID); n != 1 {
+			t.Fatal("client B's source was touched")
+		}
+		// Handling alarms is not administering sources.
+		disp := e.Login(e.A.Users[auth.Dispatcher].Email)
+		if res := disp.Do("GET", "/alarm-sources", nil); res.Status != 403 {
+			t.Fatalf("dispatcher list: %d", res.Status)
+		}
+		if res := disp.Form("/alarm-sources", mqtt); res.Status != 403 {
+			t.Fatalf("dispatcher create: %d", res.Status)
+		}
+
+		// Remove: the address stops working at once.
+		var id string
+		db.QueryRow(context.Background(), `SELECT id FROM alarm_sources WHERE name = 'Yard cameras'`).Scan(&id)
+		if res := admin.Form("/alarm-sources/"+id+"/delete", nil); res.Status != 303 {
+			t.Fatalf("delete: %d", res.Status)
+		}
+		if got := e.Anon().Do("POST", strings.TrimPrefix(m[1], e.URL), map[string]any{"id": "evt-2"}); got.Status != 404 {
+			t.Fatalf("removed webhook still accepts: %d", got.Status)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'alarm_source.delete' AND object_id = ?`, id); n != 1 {
+			t.Fatalf("delete audit: %d", n)
+		}
+	})
+}
+
+// TestUnknownPage: unknown panel accounts are shown to operator
+// administrators only, with a link that opens the account form filled in.
+func TestUnknownPage(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := apptest.Start(t, db)
+		at := time.Now().UTC()
+		if err := e.App.Alarm.S.RecordUnknown(context.Background(), alarm.Unknown{Receiver: "R12", Line: "L3", Account: "ABC123", Remote: "203.0.113.9:40000",
+			Raw: `"ADM-CID"0001R12L3#ABC123[#ABC123|1130 01 003]`, LastAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		for _, role := range []auth.Role{auth.Admin, auth.Dispatcher} {
+			if res := e.Login(e.A.Users[role].Email).Do("GET", "/alarm-unknown", nil); res.Status != 403 {
+				t.Errorf("client %s: %d, want 403", role, res.Status)
+			}
+		}
+		if res := e.Login(e.Operator.Users[auth.Dispatcher].Email).Do("GET", "/alarm-unknown", nil); res.Status != 403 {
+			t.Errorf("operator dispatcher: %d, want 403", res.Status)
+		}
+		op := e.Login(e.Operator.Users[auth.Admin].Email)
+		res := op.Do("GET", "/alarm-unknown", nil)
+		link := "/alarm-accounts/new?line=L3&amp;number=ABC123&amp;receiver=R12"
+		if res.Status != 200 || !strings.Contains(string(res.Body), "203.0.113.9:40000") || !strings.Contains(string(res.Body), link) {
+			t.Fatalf("operator admin: %d %s", res.Status, res.Body)
+		}
+		form := op.Do("GET", strings.ReplaceAll(link, "&amp;", "&"), nil)
+		for _, want := range []string{`name="number" type="text" value="ABC123"`, `name="receiver" type="text" value="R12"`, `name="line" type="text" value="L3"`} {
+			if !strings.Contains(string(form.Body), want) {
+				t.Errorf("account form lacks %s", want)
+			}
+		}
+		if res := op.Do("GET", "/alarm-sources", nil); !strings.Contains(string(res.Body), `href="/alarm-unknown"`) {
+			t.Errorf("sources page does not link unknown accounts for an operator admin")
+		}
+	})
+}
