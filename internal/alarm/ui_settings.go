@@ -263,16 +263,26 @@ var settingsRows = []settingsRow{
 	{Name: "escalate_p4_s", Label: "Priority 4 — other", Hint: "0 = never, else 10–86400 s"},
 }
 
-// humanSeconds writes 90 as "1m30s" and 0 as "never" for the page.
+// humanSeconds writes 90 as "1 min 30 s" and 0 as "never" for the page.
 func humanSeconds(s string) string {
 	n, err := strconv.Atoi(s)
 	switch {
-	case err != nil:
+	case err != nil || n < 0:
 		return ""
 	case n == 0:
 		return "never"
 	}
-	return (time.Duration(n) * time.Second).String()
+	var parts []string
+	for _, u := range []struct {
+		n    int
+		name string
+	}{{3600, "h"}, {60, "min"}, {1, "s"}} {
+		if n >= u.n {
+			parts = append(parts, strconv.Itoa(n/u.n)+" "+u.name)
+			n %= u.n
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 func (st Settings) values() map[string]string {

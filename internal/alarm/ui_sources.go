@@ -216,7 +216,8 @@ func (m *Module) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 	// The token exists only in this response: show it once, here.
 	pg := sourceCreatedPage{Page: m.Web.NewPage(w, r, "Webhook “"+src.Name+"” added", "alarm-sources"), S: src}
 	pg.URL, pg.BaseURL = m.ingestURL(r, src.Token)
-	pg.Example = `curl -X POST '` + pg.URL + `' -H 'Content-Type: application/json' -d '{"id": "evt-1", "type": "video", "device": "cam7", "description": "Person in yard"}'`
+	pg.Example = "curl -X POST '" + pg.URL + "' \\\n  -H 'Content-Type: application/json' \\\n" +
+		`  -d '{"id": "evt-1", "type": "video", "device": "cam7", "description": "Person in yard"}'`
 	return m.Web.Render(w, 200, "alarm_source_created", pg)
 }
 

@@ -2,6 +2,7 @@ package alarm_test
 
 import (
 	"context"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"vigil/internal/alarm"
 	"vigil/internal/app/apptest"
 	"vigil/internal/auth"
+	"vigil/internal/browsertest"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
 )
@@ -165,4 +167,47 @@ func TestUnknownPage(t *testing.T) {
 			t.Errorf("sources page does not link unknown accounts for an operator admin")
 		}
 	})
+}
+
+// TestWebhookInBrowser: an administrator adds a webhook in real Chromium
+// (the MQTT-only fields hide for a webhook), copies the address shown
+// once, and a sending system posting to it raises an alarm.
+func TestWebhookInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	e := startEnv(t, storetest.SQLite(t))
+	p := b.Tab(t)
+	p.Navigate(e.url + "/login")
+	p.Fill("#f-email", e.users[auth.Admin])
+	p.Fill("#f-password", password)
+	if st := p.ClickLink("main form", "Sign in"); st != 200 {
+		t.Fatalf("sign in: %d", st)
+	}
+	p.Navigate(e.url + "/alarm-sources")
+	if st := p.ClickLink("main .head", "Add webhook"); st != 200 {
+		t.Fatalf("add webhook: %d", st)
+	}
+	p.WaitHidden("#f-broker_url")
+	p.Click("#f-kind-mqtt")
+	p.WaitVisible("#f-broker_url")
+	p.Click("#f-kind-webhook")
+	p.WaitHidden("#f-broker_url")
+	p.Select("#f-site_id", "Bank Branch 7")
+	p.Fill("#f-name", "Yard cameras")
+	p.Fill("#f-d0-key", "cam7")
+	p.Fill("#f-d0-name", "Yard east")
+	p.Select("#f-d0-type", "Video analytics")
+	if st := p.ClickAndWait("#source-save"); st != 200 {
+		t.Fatalf("save: %d", st)
+	}
+	addr := browsertest.Eval[string](p, `document.querySelector("#ingest-url").value`)
+	if !strings.HasPrefix(addr, e.url+"/api/v1/ingest/whk_") {
+		t.Fatalf("shown address %q", addr)
+	}
+	anon := &client{e: e, h: &http.Client{Timeout: 10 * time.Second}}
+	if st, b := anon.do("POST", strings.TrimPrefix(addr, e.url), map[string]any{"id": "evt-1", "device": "cam7"}, nil); st != 202 {
+		t.Fatalf("post to the shown address: %d %s", st, b)
+	}
+	p.Navigate(e.url + "/alarms")
+	p.WaitText("#alarm-queue tbody", "Yard east")
+	p.CheckConsole()
 }
