@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -244,7 +245,56 @@ func (m *Module) sourceDelete(w http.ResponseWriter, r *http.Request) error {
 
 type unknownPage struct {
 	web.Page
-	Unknown []Unknown
+	Unknown []unknownRow
+}
+
+// unknownRow is an unknown account with what became of it: the counter
+// stays after the account is provisioned, so the page says it was.
+type unknownRow struct {
+	Unknown
+	AccountID string // provisioned since, in an organisation the caller sees
+	Elsewhere bool   // provisioned since, outside the caller's organisations
+}
+
+// provisioned marks the unknown accounts that have an account now, by the
+// receiver's own matching rule (an exact receiver/line, or "" for any).
+func (m *Module) provisioned(ctx context.Context, scope []string, us []Unknown) ([]unknownRow, error) {
+	rows := make([]unknownRow, len(us))
+	if len(us) == 0 {
+		return rows, nil
+	}
+	nums := make([]string, len(us))
+	for i, u := range us {
+		rows[i].Unknown, nums[i] = u, u.Account
+	}
+	ph, args := in(nums)
+	res, err := m.S.DB.Query(ctx, `SELECT id, org_id, number, receiver, line FROM alarm_accounts WHERE number IN (`+ph+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	visible := map[string]bool{}
+	for _, o := range scope {
+		visible[o] = true
+	}
+	for res.Next() {
+		var id, org, number, receiver, line string
+		if err := res.Scan(&id, &org, &number, &receiver, &line); err != nil {
+			return nil, err
+		}
+		for i := range rows {
+			u := &rows[i]
+			if u.Account != number || (receiver != "" && receiver != u.Receiver) || (line != "" && line != u.Line) {
+				continue
+			}
+			if visible[org] {
+				u.AccountID = id
+			} else {
+				u.Elsewhere = true
+			}
+		}
+	}
+	return rows, res.Err()
 }
 
 // ProvisionURL opens the account form filled with what the panel sent.
@@ -265,5 +315,9 @@ func (m *Module) unknownList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return m.Web.Render(w, 200, "alarm_unknown", unknownPage{Page: m.Web.NewPage(w, r, "Unknown alarm accounts", "alarm-unknown"), Unknown: us})
+	rows, err := m.provisioned(r.Context(), principal(r).OrgsWhere(auth.AlarmRead), us)
+	if err != nil {
+		return err
+	}
+	return m.Web.Render(w, 200, "alarm_unknown", unknownPage{Page: m.Web.NewPage(w, r, "Unknown alarm accounts", "alarm-unknown"), Unknown: rows})
 }

@@ -139,7 +139,7 @@ func TestUnknownPage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := apptest.Start(t, db)
 		at := time.Now().UTC()
-		if err := e.App.Alarm.S.RecordUnknown(context.Background(), alarm.Unknown{Receiver: "R12", Line: "L3", Account: "ABC123", Remote: "203.0.113.9:40000",
+		if err := e.App.Alarm.S.RecordUnknown(context.Background(), alarm.Unknown{Receiver: "12", Line: "3", Account: "ABC123", Remote: "203.0.113.9:40000",
 			Raw: `"ADM-CID"0001R12L3#ABC123[#ABC123|1130 01 003]`, LastAt: at}); err != nil {
 			t.Fatal(err)
 		}
@@ -153,18 +153,29 @@ func TestUnknownPage(t *testing.T) {
 		}
 		op := e.Login(e.Operator.Users[auth.Admin].Email)
 		res := op.Do("GET", "/alarm-unknown", nil)
-		link := "/alarm-accounts/new?line=L3&amp;number=ABC123&amp;receiver=R12"
+		link := "/alarm-accounts/new?line=3&amp;number=ABC123&amp;receiver=12"
 		if res.Status != 200 || !strings.Contains(string(res.Body), "203.0.113.9:40000") || !strings.Contains(string(res.Body), link) {
 			t.Fatalf("operator admin: %d %s", res.Status, res.Body)
 		}
 		form := op.Do("GET", strings.ReplaceAll(link, "&amp;", "&"), nil)
-		for _, want := range []string{`name="number" type="text" value="ABC123"`, `name="receiver" type="text" value="R12"`, `name="line" type="text" value="L3"`} {
+		for _, want := range []string{`name="number" type="text" value="ABC123"`, `name="receiver" type="text" value="12"`, `name="line" type="text" value="3"`} {
 			if !strings.Contains(string(form.Body), want) {
 				t.Errorf("account form lacks %s", want)
 			}
 		}
 		if res := op.Do("GET", "/alarm-sources", nil); !strings.Contains(string(res.Body), `href="/alarm-unknown"`) {
 			t.Errorf("sources page does not link unknown accounts for an operator admin")
+		}
+		// Provisioned with the filled-in form, the row says so and links
+		// the account instead of offering to provision it again.
+		if res := op.Form("/alarm-accounts", map[string]string{"site_id": e.A.Site.ID, "number": "ABC123", "receiver": "12", "line": "3", "supervision_s": "0"}); res.Status != 303 {
+			t.Fatalf("provision: %d %s", res.Status, res.Body)
+		}
+		var id string
+		db.QueryRow(context.Background(), `SELECT id FROM alarm_accounts WHERE number = 'ABC123'`).Scan(&id)
+		res = op.Do("GET", "/alarm-unknown", nil)
+		if !strings.Contains(string(res.Body), `href="/alarm-accounts/`+id+`"><span class="badge ok">provisioned</span>`) || strings.Contains(string(res.Body), link) {
+			t.Fatalf("after provisioning: %s", res.Body)
 		}
 	})
 }
