@@ -361,7 +361,7 @@ type sopFormPage struct {
 	Kinds     []Choice
 	Calls     []Choice
 	Sites     []*org.Site
-	Orgs      []web.OrgOption
+	OrgName   string
 	SiteName  string
 	TypeLabel string
 	Problems  int
@@ -419,16 +419,17 @@ func (m *Module) renderSOPForm(w http.ResponseWriter, r *http.Request, status in
 		}
 	}
 	ctx := r.Context()
-	if isNew {
-		var err error
-		admin := p.OrgsWhere(auth.AlarmAdmin)
-		if pg.Sites, err = m.Orgs.Sites(ctx, admin, org.SiteFilter{}, org.Page{Limit: 1000}); err != nil {
-			return err
+	// The organisation is chosen on the list page; the editor offers its
+	// sites only (an operator's clients' sites would be a long mixed list).
+	for _, o := range pg.Page.Orgs {
+		if o.ID == f.OrgID {
+			pg.OrgName = o.Name
 		}
-		for _, o := range pg.Page.Orgs {
-			if auth.Can(p, auth.AlarmAdmin, o.ID) {
-				pg.Orgs = append(pg.Orgs, o)
-			}
+	}
+	if isNew && pg.CanEdit {
+		var err error
+		if pg.Sites, err = m.Orgs.Sites(ctx, []string{f.OrgID}, org.SiteFilter{}, org.Page{Limit: 1000}); err != nil {
+			return err
 		}
 	}
 	if f.SiteID != "" {
