@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,10 +58,17 @@ const maxDeviceRows = 200
 
 type sourceFormPage struct {
 	web.Page
-	F     sourceForm
+	F      sourceForm
+	Groups []siteGroup
+	Types  []Choice
+	Kinds  []Choice
+}
+
+// siteGroup is one organisation's sites in the site list (an operator
+// administrator adds sources for every client).
+type siteGroup struct {
+	Org   string
 	Sites []*org.Site
-	Types []Choice
-	Kinds []Choice
 }
 
 // DeviceErr returns the error of field of device row i.
@@ -84,8 +92,23 @@ func (m *Module) renderSourceForm(w http.ResponseWriter, r *http.Request, status
 	if err != nil {
 		return err
 	}
-	pg := sourceFormPage{Page: m.Web.NewPage(w, r, "Add an alarm source", "alarm-sources"), F: f, Sites: sites, Types: Types, Kinds: sourceKinds}
+	pg := sourceFormPage{Page: m.Web.NewPage(w, r, "Add an alarm source", "alarm-sources"), F: f, Types: Types, Kinds: sourceKinds}
 	pg.Errors = errs
+	names := map[string]string{}
+	for _, o := range pg.Page.Orgs {
+		names[o.ID] = o.Name
+	}
+	at := map[string]int{}
+	for _, site := range sites {
+		i, ok := at[site.OrgID]
+		if !ok {
+			i = len(pg.Groups)
+			at[site.OrgID] = i
+			pg.Groups = append(pg.Groups, siteGroup{Org: names[site.OrgID]})
+		}
+		pg.Groups[i].Sites = append(pg.Groups[i].Sites, site)
+	}
+	slices.SortStableFunc(pg.Groups, func(a, b siteGroup) int { return strings.Compare(a.Org, b.Org) })
 	return m.Web.Render(w, status, "alarm_source_form", pg)
 }
 

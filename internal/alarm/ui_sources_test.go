@@ -166,6 +166,10 @@ func TestUnknownPage(t *testing.T) {
 		if res := op.Do("GET", "/alarm-sources", nil); !strings.Contains(string(res.Body), `href="/alarm-unknown"`) {
 			t.Errorf("sources page does not link unknown accounts for an operator admin")
 		}
+		// An operator administrator picks a client's site by client.
+		if res := op.Do("GET", "/alarm-sources/new", nil); !strings.Contains(string(res.Body), `<optgroup label="Client A"><option value="`+e.A.Site.ID+`">Client A HQ</option></optgroup>`) {
+			t.Errorf("source form for an operator admin does not group sites by client: %s", res.Body)
+		}
 		// Provisioned with the filled-in form, the row says so and links
 		// the account instead of offering to provision it again.
 		if res := op.Form("/alarm-accounts", map[string]string{"site_id": e.A.Site.ID, "number": "ABC123", "receiver": "12", "line": "3", "supervision_s": "0"}); res.Status != 303 {
