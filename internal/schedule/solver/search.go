@@ -247,11 +247,13 @@ func (w *worker) ruinRecreate(k int) {
 		w.setRow(e, w.tmp)
 	}
 	w.rng.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
-	for _, e := range pick {
-		w.reoptimise(e)
-	}
-	for _, e := range pick {
-		w.reoptimise(e)
+	for range 2 {
+		for _, e := range pick {
+			if w.stop() {
+				break // judged below like any other move
+			}
+			w.reoptimise(e)
+		}
 	}
 	bad1, obj1 := w.key()
 	if better(bad0, obj0, bad1, obj1) {

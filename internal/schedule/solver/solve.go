@@ -57,7 +57,8 @@ const lnsBurst = 300
 // p is invalid; when some employee has no feasible row at all, the best
 // roster is returned with its violations listed in the evaluation.
 //
-// Each thread builds a roster greedily, then alternates column-generation
+// Each thread builds a roster greedily (odd threads then run local search
+// until it stagnates), then alternates column-generation
 // dives (which reuse the thread's growing column pool, so later dives are
 // cheap and, with randomised fixing, explore different integer solutions)
 // with bursts of large-neighbourhood search. Threads share nothing while
@@ -91,6 +92,9 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 			w.construct()
 			rep.offer(t, w)
 			more := func() bool { return !stop() && (opt.MaxIterations <= 0 || w.iter < opt.MaxIterations) }
+			if t%2 == 1 {
+				w.localSearch(more, func() { rep.offer(t, w) })
+			}
 			pool := newColumnPool(len(p.Employees))
 			for more() {
 				w.iter++
@@ -131,6 +135,32 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		Iterations:    iters,
 		Trace:         rep.trace,
 	}, nil
+}
+
+// stagnation is how many local-search steps without a new best end the
+// local-search phase of an odd thread.
+const stagnation = 200
+
+// localSearch is the first phase of odd threads: best-response sweeps, then
+// large-neighbourhood steps until stagnation steps in a row bring no new
+// best roster. On big instances the master LP converges slowly and this
+// phase finds the good rosters; on small ones it ends within a second and
+// the thread dives like the others, from a different start.
+func (w *worker) localSearch(more func() bool, improved func()) {
+	w.polish()
+	if better(w.bad, w.obj, w.bestBad, w.bestObj) {
+		w.snapshot()
+		improved()
+	}
+	w.adopt(w.best)
+	for idle := 0; idle < stagnation && more(); idle++ {
+		w.step()
+		if better(w.bad, w.obj, w.bestBad, w.bestObj) {
+			w.snapshot()
+			improved()
+			idle = -1
+		}
+	}
 }
 
 // adopt makes the worker continue from the given roster.
