@@ -76,7 +76,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 		// pricing rounds repair the master well enough to steer the dive.
 		maxRounds := -1
 		if len(free) < E {
-			maxRounds = diveRounds
+			maxRounds = w.diveRounds
 		}
 		w.generate(lp, free, pool, colOf, stop, maxRounds, func() { w.roundMaster(lp, free, colOf, fixedRow, pool) })
 		if stop() {
@@ -104,7 +104,8 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			}
 		}
 		// Fix all settled employees and some open ones: the most settled
-		// fifth, drawn at random from the most settled two fifths.
+		// share (a fifth, or a half in a fast dive), drawn at random from
+		// twice as many.
 		slices.SortStableFunc(open, func(a, b cand) int {
 			switch {
 			case a.v > b.v:
@@ -114,7 +115,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 			}
 			return 0
 		})
-		n := max(1, len(open)/5)
+		n := max(1, len(open)/w.fixDiv)
 		if pick := min(len(open), 2*n); pick > n {
 			w.rng.Shuffle(pick, func(i, j int) { open[i], open[j] = open[j], open[i] })
 		}
@@ -140,8 +141,16 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 	return true
 }
 
-// diveRounds caps the pricing rounds after each fixing step of a dive.
-const diveRounds = 10
+// Dives come in two speeds. A careful dive repairs the master with up to 10
+// pricing rounds after each fixing step and fixes a fifth of the open
+// employees at a time; a fast dive, which odd threads use, runs 3 rounds and
+// fixes half. On big instances only fast dives finish within a minute; on
+// small ones both finish many times and the careful ones find the optimum
+// more often.
+const (
+	diveRounds     = 10
+	fastDiveRounds = 3
+)
 
 // roundEvery is how many pricing rounds pass between intermediate
 // roundings of the master.

@@ -66,6 +66,9 @@ type worker struct {
 	report  func() // called when best improves inside a long phase
 	// stop reports that the search must end; long phases poll it.
 	stop func() bool
+	// diveRounds and fixDiv set the dive speed (see diveRounds).
+	diveRounds int
+	fixDiv     int
 }
 
 func newWorker(sh *shared, seed uint64, thread int) *worker {
@@ -78,6 +81,10 @@ func newWorker(sh *shared, seed uint64, thread int) *worker {
 		tmp:    make([]int, p.Days),
 		ok:     make([]bool, len(p.Employees)),
 		stop:   func() bool { return false },
+	}
+	w.diveRounds, w.fixDiv = diveRounds, 5
+	if thread%2 == 1 {
+		w.diveRounds, w.fixDiv = fastDiveRounds, 2
 	}
 	w.rows = NewRoster(p)
 	w.best = NewRoster(p)
