@@ -154,7 +154,7 @@ const (
 
 // roundEvery is how many pricing rounds pass between intermediate
 // roundings of the master.
-const roundEvery = 8
+const roundEvery = 3
 
 // roundMaster turns the current master solution into a roster (each free
 // employee takes their heaviest column), polishes it, keeps it if it is the

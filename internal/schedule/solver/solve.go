@@ -139,7 +139,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 
 // stagnation is how many local-search steps without a new best end the
 // local-search phase of an odd thread.
-const stagnation = 200
+const stagnation = 50
 
 // localSearch is the first phase of odd threads: best-response sweeps, then
 // large-neighbourhood steps until stagnation steps in a row bring no new
