@@ -138,12 +138,16 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 }
 
 // stagnation is how many local-search steps without a new best end the
-// local-search phase of an odd thread.
-const stagnation = 50
+// local-search phase of an odd thread, and lnsPhase how many steps it may
+// take at most: where it keeps finding small gains, dives find larger ones.
+const (
+	stagnation = 50
+	lnsPhase   = 100
+)
 
 // localSearch is the first phase of odd threads: best-response sweeps, then
 // large-neighbourhood steps until stagnation steps in a row bring no new
-// best roster. On big instances the master LP converges slowly and this
+// best roster (or lnsPhase steps have run). On big instances the master LP converges slowly and this
 // phase finds the good rosters; on small ones it ends within a second and
 // the thread dives like the others, from a different start.
 func (w *worker) localSearch(more func() bool, improved func()) {
@@ -153,7 +157,7 @@ func (w *worker) localSearch(more func() bool, improved func()) {
 		improved()
 	}
 	w.adopt(w.best)
-	for idle := 0; idle < stagnation && more(); idle++ {
+	for i, idle := 0, 0; i < lnsPhase && idle < stagnation && more(); i, idle = i+1, idle+1 {
 		w.step()
 		if better(w.bad, w.obj, w.bestBad, w.bestObj) {
 			w.snapshot()
