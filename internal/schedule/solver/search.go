@@ -231,6 +231,9 @@ func (w *worker) snapshot() {
 func (w *worker) construct() {
 	w.order = w.rng.Perm(len(w.rows))
 	for _, e := range w.order {
+		if w.stop() {
+			break
+		}
 		w.reoptimise(e)
 	}
 	w.snapshot()

@@ -50,6 +50,14 @@ type Solution struct {
 	Trace         []Progress
 }
 
+// maxMasterRows bounds the master LP (one row per employee and per cover
+// cell). Its basis inverse is dense, m² floats, and a pivot may touch all of
+// it: at 3000 rows that is 72 MB and a few ms per pivot; a 364-day horizon
+// with 32 shift types would need over a gigabyte per thread and seconds
+// between polls of the clock. Larger problems are solved by local search
+// alone.
+const maxMasterRows = 3000
+
 // lnsBurst is how many local-search iterations follow each dive.
 const lnsBurst = 300
 
@@ -94,6 +102,20 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 			more := func() bool { return !stop() && (opt.MaxIterations <= 0 || w.iter < opt.MaxIterations) }
 			if t%2 == 1 {
 				w.localSearch(more, func() { rep.offer(t, w) })
+			}
+			if len(p.Employees)+p.Days*len(p.Shifts) > maxMasterRows {
+				// Too big for the dense master: local search only.
+				if t%2 == 0 {
+					w.localSearch(more, func() { rep.offer(t, w) })
+				}
+				for more() {
+					w.step()
+					if better(w.bad, w.obj, w.bestBad, w.bestObj) {
+						w.snapshot()
+						rep.offer(t, w)
+					}
+				}
+				return
 			}
 			pool := newColumnPool(len(p.Employees))
 			for more() {
