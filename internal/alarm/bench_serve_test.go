@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -94,7 +95,10 @@ func TestServeBenchmarks(t *testing.T) {
 		db := waitDB(t, dsn)
 		defer db.Close()
 		provisionPanels(t, db, 1000, 101) // 1000–1099 for bench, 1100 for the fire prober
-		t.Logf("%s sustained, rate 0, %s: %s", name, dur, bench(p.dc09, "--rate", "0", "--duration", dur.String()))
+		cpu0 := cpuTime(p)
+		res := bench(p.dc09, "--rate", "0", "--duration", dur.String())
+		cpu := cpuTime(p) - cpu0
+		t.Logf("%s sustained, rate 0, %s: %s; %s; server CPU %.1f s", name, dur, res, inboxStats(t, p), cpu.Seconds())
 		if name != "sqlite" || only == "sqlite" {
 			return
 		}
@@ -279,4 +283,42 @@ func pct(l []time.Duration) string {
 	// Missing probes sort last (1 h), so they push the percentiles up.
 	return fmt.Sprintf("n=%d p50 %.1f ms p99 %.1f ms max arrived %.1f ms missing %d", len(l),
 		float64(q(.5).Microseconds())/1000, float64(q(.99).Microseconds())/1000, float64(l[len(l)-1-miss].Microseconds())/1000, miss)
+}
+
+// inboxStats reads the server's inbox counters: how many signals each
+// apply transaction took on average.
+func inboxStats(t *testing.T, p *serveProc) string {
+	res, err := http.Get("http://" + p.http + "/metrics")
+	if err != nil {
+		return fmt.Sprint("metrics: ", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	val := func(name string) float64 {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(b)
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	applies, applied, commits := val("vigil_alarm_inbox_applies_total"), val("vigil_alarm_inbox_applied_total"), val("vigil_alarm_receiver_commits_total")
+	return fmt.Sprintf("receiver commits %.0f (mean %.1f signals), apply transactions %.0f (mean %.1f signals)",
+		commits, applied/max(commits, 1), applies, applied/max(applies, 1))
+}
+
+// cpuTime is the server's user+system CPU time so far (Linux), so a run on
+// a busy machine can still be compared by CPU per signal.
+func cpuTime(p *serveProc) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * time.Second / 100 // USER_HZ
 }

@@ -242,13 +242,20 @@ func TestEndToEnd(t *testing.T) {
 		}
 
 		var list struct{ Items []*alarm.Alarm }
-		disp.do("GET", "/api/v1/alarms?state=new", nil, &list)
+		eventually(func() bool {
+			disp.do("GET", "/api/v1/alarms?state=new", nil, &list)
+			return len(list.Items) == 1 && list.Items[0].Signals >= 2
+		})
 		if len(list.Items) != 1 || list.Items[0].Signals != 2 {
 			t.Fatalf("alarms: %+v", list.Items)
 		}
 		al := list.Items[0]
+		// An ACKed signal is in the inbox; the applier stores it moments later.
 		var evs struct{ Items []alarm.Event }
-		disp.do("GET", "/api/v1/alarm-events?account=1234", nil, &evs)
+		eventually(func() bool {
+			disp.do("GET", "/api/v1/alarm-events?account=1234", nil, &evs)
+			return len(evs.Items) >= 3
+		})
 		if len(evs.Items) != 3 { // two distinct burglary frames and the poll
 			t.Fatalf("events: %d, want 3 (retransmission stored once): %+v", len(evs.Items), evs.Items)
 		}
@@ -294,7 +301,10 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(got)
 		}
 		var after struct{ Items []*alarm.Alarm }
-		disp.do("GET", "/api/v1/alarms", nil, &after)
+		eventually(func() bool {
+			disp.do("GET", "/api/v1/alarms", nil, &after)
+			return len(after.Items) > 0
+		})
 		if len(after.Items) != 1 || after.Items[0].ID == al.ID {
 			t.Fatalf("after resolve: %+v", after.Items)
 		}
@@ -382,5 +392,14 @@ func (s *sseReader) next(t *testing.T, want func(alarm.AlarmMessage) bool) alarm
 		case <-timeout:
 			t.Fatal("no matching live message within 10 s")
 		}
+	}
+}
+
+// eventually polls cond for up to 5 s: an ACKed signal waits in the inbox
+// for a few milliseconds before it is applied. The caller checks the
+// outcome, so a timeout fails there with the details.
+func eventually(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -21,99 +21,115 @@ const eventInsertCols = `id, org_id, site_id, account_id, account, source, dedup
 const eventPlaceholders = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 // Ingest makes a batch of normalised events durable in ONE transaction and
-// applies them to alarms in the same transaction: new events are inserted
-// (a dedup key seen before is skipped, so a retransmission is recorded and
-// alarmed once), alarm signals create or join the open alarm of their
-// group, restores and cancels mark open alarms, and every signal refreshes
-// its account's supervision clock (clearing a communication failure).
-// Only after commit are the changes published. A returned error means
-// nothing of the batch was written.
+// applies them to alarms in the same transaction (see apply). Only after
+// commit are the changes published. A returned error means nothing of the
+// batch was written. Webhooks, MQTT and supervision use it directly; the
+// DC-09 receiver goes through the inbox (Enqueue, Apply).
 func (s *Service) Ingest(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	now := s.Now().UTC()
-	var touched []*Alarm
-	var fresh []Event
+	var res applied
 	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		touched, fresh = touched[:0], fresh[:0]
-		// Which events are new? One indexed lookup per chunk, then the
-		// alarms are changed and the events inserted already linked, so no
-		// row is written twice. (On PostgreSQL two servers committing the
-		// same retransmission at the same instant could both count it in
-		// the alarm; the event itself is still stored once.)
-		seen, err := existingKeys(ctx, tx, events)
-		if err != nil {
-			return err
-		}
-		var accounts []string
-		var groups alarmGroups
-		for i := range events {
-			e := &events[i]
-			if e.ID == "" {
-				e.ID = store.NewID()
-			}
-			if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) {
-				accounts = append(accounts, e.AccountID)
-			}
-			if seen[e.DedupKey] {
-				continue
-			}
-			seen[e.DedupKey] = true
-			fresh = append(fresh, *e)
-			fi := len(fresh) - 1
-			if fresh[fi].Kind == KindAlarm {
-				// Alarm signals are upserted together, one row per group;
-				// a restore or cancel first applies what came before it,
-				// so the batch keeps the panel's order.
-				if groups.add(fresh, fi) {
-					a, err := groups.flush(ctx, tx, fresh, now)
-					if err != nil {
-						return err
-					}
-					touched = append(touched, a...)
-				}
-				continue
-			}
-			if fresh[fi].Kind == KindRestore || fresh[fi].Kind == KindCancel {
-				a, err := groups.flush(ctx, tx, fresh, now)
-				if err != nil {
-					return err
-				}
-				touched = append(touched, a...)
-			}
-			a, err := applyEvent(ctx, tx, &fresh[fi], now)
-			if err != nil {
-				return err
-			}
-			touched = append(touched, a...)
-		}
-		a, err := groups.flush(ctx, tx, fresh, now)
-		if err != nil {
-			return err
-		}
-		touched = append(touched, a...)
-		for start := 0; start < len(fresh); start += eventInsertChunk {
-			if err := insertEvents(ctx, tx, fresh[start:min(len(fresh), start+eventInsertChunk)]); err != nil {
-				return err
-			}
-		}
-		if len(accounts) > 0 {
-			restored, err := touchAccounts(ctx, tx, accounts, now)
-			if err != nil {
-				return err
-			}
-			touched = append(touched, restored...)
-		}
-		return nil
+		var err error
+		res, err = apply(ctx, tx, events, now)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if s.Publish != nil && (len(touched) > 0 || len(fresh) > 0) {
-		s.Publish(dedupAlarms(touched), fresh)
-	}
+	s.announce(res)
 	return nil
+}
+
+// applied is what a transaction changed, to publish after its commit.
+type applied struct {
+	alarms []*Alarm
+	events []Event // the new (not duplicate) events
+}
+
+func (s *Service) announce(res applied) {
+	if s.Publish != nil && (len(res.alarms) > 0 || len(res.events) > 0) {
+		s.Publish(dedupAlarms(res.alarms), res.events)
+	}
+}
+
+// apply records events in tx: new events are inserted (a dedup key seen
+// before is skipped, so a retransmission is recorded and alarmed once),
+// alarm signals create or join the open alarm of their group, restores
+// and cancels mark open alarms, and every signal refreshes its account's
+// supervision clock (clearing a communication failure).
+func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (applied, error) {
+	var touched []*Alarm
+	var fresh []Event
+	// Which events are new? One indexed lookup per chunk, then the alarms
+	// are changed and the events inserted already linked, so no row is
+	// written twice. (On PostgreSQL two servers committing the same
+	// retransmission at the same instant could both count it in the alarm;
+	// the event itself is still stored once.)
+	seen, err := existingKeys(ctx, tx, events)
+	if err != nil {
+		return applied{}, err
+	}
+	var accounts []string
+	var groups alarmGroups
+	for i := range events {
+		e := &events[i]
+		if e.ID == "" {
+			e.ID = store.NewID()
+		}
+		if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) {
+			accounts = append(accounts, e.AccountID)
+		}
+		if seen[e.DedupKey] {
+			continue
+		}
+		seen[e.DedupKey] = true
+		fresh = append(fresh, *e)
+		fi := len(fresh) - 1
+		if fresh[fi].Kind == KindAlarm {
+			// Alarm signals are upserted together, one row per group; a
+			// restore or cancel first applies what came before it, so the
+			// batch keeps the panel's order.
+			if groups.add(fresh, fi) {
+				a, err := groups.flush(ctx, tx, fresh, now)
+				if err != nil {
+					return applied{}, err
+				}
+				touched = append(touched, a...)
+			}
+			continue
+		}
+		if fresh[fi].Kind == KindRestore || fresh[fi].Kind == KindCancel {
+			a, err := groups.flush(ctx, tx, fresh, now)
+			if err != nil {
+				return applied{}, err
+			}
+			touched = append(touched, a...)
+		}
+		a, err := applyEvent(ctx, tx, &fresh[fi], now)
+		if err != nil {
+			return applied{}, err
+		}
+		touched = append(touched, a...)
+	}
+	a, err := groups.flush(ctx, tx, fresh, now)
+	if err != nil {
+		return applied{}, err
+	}
+	touched = append(touched, a...)
+	if err := insertEvents(ctx, tx, fresh); err != nil {
+		return applied{}, err
+	}
+	if len(accounts) > 0 {
+		restored, err := touchAccounts(ctx, tx, accounts, now)
+		if err != nil {
+			return applied{}, err
+		}
+		touched = append(touched, restored...)
+	}
+	return applied{alarms: touched, events: fresh}, nil
 }
 
 // existingKeys returns the dedup keys of events already stored.
@@ -146,27 +162,52 @@ func existingKeys(ctx context.Context, tx *store.Tx, events []Event) (map[string
 	return seen, nil
 }
 
-// insertEvents inserts chunk with one statement. The unique dedup key
-// stays the last line of defence: a duplicate that slipped past
-// existingKeys is skipped, never stored twice.
-func insertEvents(ctx context.Context, tx *store.Tx, chunk []Event) error {
-	var b strings.Builder
-	b.WriteString(`INSERT INTO alarm_events (` + eventInsertCols + `) VALUES `)
-	args := make([]any, 0, len(chunk)*19)
-	for i := range chunk {
-		e := &chunk[i]
-		if i > 0 {
-			b.WriteByte(',')
+// insertEvents inserts new events. The unique dedup key stays the last
+// line of defence: a duplicate that slipped past existingKeys is skipped,
+// never stored twice. SQLite runs in-process, so one prepared single-row
+// statement executed per event is cheapest (parsing a multi-row statement
+// cost more than the inserts); PostgreSQL gets multi-row statements, one
+// round trip per chunk.
+func insertEvents(ctx context.Context, tx *store.Tx, events []Event) error {
+	const q = `INSERT INTO alarm_events (` + eventInsertCols + `) VALUES `
+	const onConflict = ` ON CONFLICT (dedup_key) DO NOTHING`
+	if tx.Dialect() == store.SQLite {
+		st, err := tx.Prepare(ctx, q+eventPlaceholders+onConflict)
+		if err != nil {
+			return fmt.Errorf("insert alarm events: %w", err)
 		}
-		b.WriteString(eventPlaceholders)
-		args = append(args, e.ID, e.OrgID, e.SiteID, e.AccountID, e.Account, e.Source, e.DedupKey, e.ReceivedAt.UTC(),
-			nullTime(e.EventAt), e.Code, e.Class, e.Kind, e.Zone, e.User, truncate(e.Description, 500), e.Raw, e.Remote, e.OnTest, e.AlarmID)
+		defer st.Close()
+		for i := range events {
+			if _, err := st.ExecContext(ctx, eventArgs(&events[i], nil)...); err != nil {
+				return fmt.Errorf("insert alarm events: %w", err)
+			}
+		}
+		return nil
 	}
-	b.WriteString(` ON CONFLICT (dedup_key) DO NOTHING`)
-	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("insert alarm events: %w", err)
+	for start := 0; start < len(events); start += eventInsertChunk {
+		chunk := events[start:min(len(events), start+eventInsertChunk)]
+		var b strings.Builder
+		b.WriteString(q)
+		args := make([]any, 0, len(chunk)*19)
+		for i := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(eventPlaceholders)
+			args = eventArgs(&chunk[i], args)
+		}
+		b.WriteString(onConflict)
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert alarm events: %w", err)
+		}
 	}
 	return nil
+}
+
+// eventArgs appends e's values in eventInsertCols order.
+func eventArgs(e *Event, args []any) []any {
+	return append(args, e.ID, e.OrgID, e.SiteID, e.AccountID, e.Account, e.Source, e.DedupKey, e.ReceivedAt.UTC(),
+		nullTime(e.EventAt), e.Code, e.Class, e.Kind, e.Zone, e.User, truncate(e.Description, 500), e.Raw, e.Remote, e.OnTest, e.AlarmID)
 }
 
 const alarmReturning = ` RETURNING id, org_id, site_id, '', account_id, type, priority, title, zone, zone_name, zone_id, device_id, state,

@@ -10,10 +10,17 @@ import (
 	"vigil/internal/store"
 )
 
-// BenchmarkIngest measures one group commit of 40 signals (the mean batch
-// at ~15k frames/s with 100 panels) with the bench's default mix: 40 %
-// polls, 30 % open/close, 10 % test, 20 % alarms joining open alarms.
+// BenchmarkIngest measures applying signals from 100 panels in one
+// transaction, for a receiver group commit (50) and an inbox apply (500),
+// with the bench's default mix: 40 % polls, 30 % open/close, 10 % test,
+// 20 % alarms joining open alarms.
 func BenchmarkIngest(b *testing.B) {
+	for _, batch := range []int{50, 500} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchIngest(b, batch) })
+	}
+}
+
+func benchIngest(b *testing.B, batch int) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
@@ -39,7 +46,6 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	rows.Close()
 	s := &Service{DB: db, Now: time.Now}
-	const batch = 40
 	n := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -47,7 +53,7 @@ func BenchmarkIngest(b *testing.B) {
 		for j := range evs {
 			n++
 			a := accts[n%len(accts)]
-			e := Event{OrgID: a.org, SiteID: a.site, AccountID: a.id, Account: a.num, Source: "dc09", DedupKey: fmt.Sprintf("k%d", n),
+			e := Event{OrgID: a.org, SiteID: a.site, AccountID: a.id, Account: a.num, Source: "dc09", DedupKey: fmt.Sprintf("%s/R0/L0/%s/ADM-CID/%04d/%04X", time.Now().UTC().Format("20060102T150405Z"), a.num, n%10000, n%65536),
 				ReceivedAt: time.Now(), Raw: "\\x0A0000\"ADM-CID\"0001L0#1000[#1000|1130 01 003]\\x0D"}
 			switch n % 10 {
 			case 0, 1:

@@ -54,7 +54,28 @@ type Module struct {
 	dropped atomic.Uint64 // event notifications dropped because the publisher was behind
 	mqtt    *mqttManager
 	running sync.WaitGroup
+	backlog *backlog      // inbox events not yet applied
+	wake    chan struct{} // the receiver enqueued
+	urgent  chan struct{} // … a life-safety alarm: apply without lingering
+	applies atomic.Uint64 // apply transactions that took events
+	applied atomic.Uint64 // events taken from the inbox
 }
+
+// Inbox tuning. An apply transaction takes up to applyEvents events:
+// large enough to amortise index pages and the commit, small enough to
+// keep the receiver's commits, which wait for it on the one writer, short.
+// After a wake the applier lingers (see linger) for a batch to build up:
+// applying each group commit on its own alternates with the receiver and
+// amortises nothing (measured: 165 µs of CPU per signal at ~50 signals per
+// apply, 82 µs at ~900). The receiver stops enqueueing while
+// maxBacklog events wait, which bounds how late a signal reaches the
+// console under overload.
+const (
+	applyEvents  = 1000
+	applyLinger  = 50 * time.Millisecond
+	urgentLinger = 20 * time.Millisecond
+	maxBacklog   = 4000
+)
 
 type pubBatch struct {
 	alarms []*Alarm
@@ -69,7 +90,8 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 	if opts.Tick <= 0 {
 		opts.Tick = 5 * time.Second
 	}
-	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{})}
+	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{}),
+		backlog: newBacklog(maxBacklog), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
 	m.S = &Service{DB: db, Now: now, Log: log}
 	m.cache = newAccountCache(m.S)
 	m.S.OnAccountsChanged = m.cache.Invalidate
@@ -80,7 +102,7 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 		m.S.Publish = m.enqueue
 	}
 	rc := opts.Receiver
-	rc.Accounts, rc.Sink, rc.Logger, rc.Now = m.cache, sink{c: m.cache, s: m.S}, log, now
+	rc.Accounts, rc.Sink, rc.Logger, rc.Now = m.cache, sink{c: m.cache, m: m}, log, now
 	rc.OnUnknownAccount = func(ctx context.Context, r receiver.Rejection) {
 		acct := ""
 		if r.Frame != nil {
@@ -157,6 +179,7 @@ func (m *Module) Run(ctx context.Context) error {
 	} else {
 		close(pubDone)
 	}
+	wg.Go(func() { m.applyLoop(ctx) })
 	wg.Go(func() { m.unknown.run(ctx) })
 	wg.Go(func() { m.tickLoop(ctx) })
 	wg.Go(func() { m.mqtt.run(ctx) })
@@ -169,6 +192,72 @@ func (m *Module) Run(ctx context.Context) error {
 		return err
 	default:
 		return nil
+	}
+}
+
+// applyLoop applies the inbox whenever the receiver enqueued, and every
+// second for rows another server or an earlier run left behind.
+func (m *Module) applyLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var last time.Time     // when the last apply ended
+	var took time.Duration // how long it took
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.urgent:
+			m.linger(ctx, last, min(took, urgentLinger), true)
+		case <-m.wake:
+			m.linger(ctx, last, min(took, applyLinger), false)
+		case <-t.C:
+		}
+		for ctx.Err() == nil {
+			start := time.Now()
+			n, err := m.S.Apply(ctx, applyEvents)
+			last = time.Now()
+			took = last.Sub(start)
+			if err != nil {
+				if ctx.Err() == nil {
+					m.Log.Error("alarm: applying received signals", "err", err)
+				}
+				break // retried on the next wake or tick
+			}
+			m.backlog.done(n)
+			if n > 0 {
+				m.applies.Add(1)
+				m.applied.Add(uint64(n))
+			}
+			if n < applyEvents {
+				break // caught up: linger for the next batch
+			}
+		}
+	}
+}
+
+// linger lets a batch build up after the last apply for as long as that
+// apply took (so applying holds the writer at most about half the time,
+// and batches grow with the load while a quiet system applies at once),
+// capped at applyLinger, or urgentLinger once a life-safety alarm waits;
+// or until applyEvents/2 events wait.
+func (m *Module) linger(ctx context.Context, last time.Time, limit time.Duration, urgent bool) {
+	deadline := time.NewTimer(time.Until(last.Add(limit)))
+	defer deadline.Stop()
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for m.backlog.size() < applyEvents/2 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.urgent:
+			if !urgent {
+				urgent = true
+				deadline.Reset(time.Until(last.Add(min(limit, urgentLinger))))
+			}
+		case <-deadline.C:
+			return
+		case <-poll.C:
+		}
 	}
 }
 
@@ -341,6 +430,10 @@ func (m *Module) collectors() []prometheus.Collector {
 		counter("vigil_alarm_receiver_rejected_total", "Well-formed frames refused (key, decrypt, timestamp).", mt.Rejected.Load),
 		counter("vigil_alarm_receiver_commits_total", "Group commits.", mt.CommitBatches.Load),
 		counter("vigil_alarm_receiver_commit_errors_total", "Failed group commits (frames NAKed).", mt.CommitErrors.Load),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_alarm_inbox_backlog", Help: "Signals this server ACKed that are not yet applied."},
+			func() float64 { return float64(m.backlog.size()) }),
+		counter("vigil_alarm_inbox_applies_total", "Transactions that applied inbox signals to alarms.", m.applies.Load),
+		counter("vigil_alarm_inbox_applied_total", "Signals applied from the inbox (retransmissions included).", m.applied.Load),
 		counter("vigil_alarm_publish_dropped_total", "Raw-event bus notifications dropped because the publisher was behind.", m.dropped.Load),
 	}
 }

@@ -249,9 +249,12 @@ func TestKillDuringLoad(t *testing.T) {
 		t.Fatalf("only %d frames ACKed before the kill", acked.Load())
 	}
 
+	ctx := context.Background()
+	var queued int
+	db.QueryRow(ctx, `SELECT COUNT(*) FROM alarm_inbox`).Scan(&queued)
+	t.Logf("inbox rows (receiver group commits) not yet applied at the kill: %d", queued)
 	// Restart on the same data (and port) and check.
 	p2 := startServe(t, data, "", p.dc09)
-	ctx := context.Background()
 	var stored map[string]int
 	load := func() {
 		stored = map[string]int{}
@@ -270,6 +273,23 @@ func TestKillDuringLoad(t *testing.T) {
 		}
 	}
 	count := func(raw []byte) int { return stored[printable(raw)] }
+	// ACKed frames still in the inbox at the kill are applied after the
+	// restart; wait for that before counting.
+	drained := func() {
+		var n int
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM alarm_inbox`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d inbox rows still unapplied 60 s after the restart", n)
+			}
+		}
+	}
+	drained()
 	load()
 	var lost, dup int
 	for i := range frames {
@@ -308,6 +328,7 @@ func TestKillDuringLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	drained()
 	load()
 	total := 0
 	for i := range frames {

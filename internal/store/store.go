@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,6 +39,10 @@ const (
 type DB struct {
 	Dialect Dialect
 	w, r    *sql.DB
+	ckpt    *sql.DB       // SQLite: the connection that checkpoints the WAL
+	stop    chan struct{} // closed by Close: the checkpointer ends
+	stopped chan struct{}
+	closing sync.Once
 }
 
 // Open opens dsn: a postgres:// or postgresql:// URL selects PostgreSQL,
@@ -86,9 +91,21 @@ var sqlitePragmas = []string{
 	"temp_store(MEMORY)",
 }
 
-func sqliteDSN(path string, readOnly bool) string {
+// The writer's automatic checkpoint is off: it runs inside whichever
+// commit crosses the threshold, so one unlucky transaction (often an alarm
+// receiver commit that panels wait on) would pay for copying the WAL back
+// into the database. checkpointLoop does it on its own connection instead.
+const (
+	writerOnly      = "wal_autocheckpoint(0)"
+	checkpointEvery = 250 * time.Millisecond
+)
+
+func sqliteDSN(path string, readOnly bool, extra ...string) string {
 	q := url.Values{}
 	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
+	}
+	for _, p := range extra {
 		q.Add("_pragma", p)
 	}
 	// _txlock=immediate takes the write lock at BEGIN, so two writers never
@@ -111,7 +128,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create directory: %w", err)
 		}
 	}
-	w, err := sql.Open("sqlite", sqliteDSN(path, false))
+	w, err := sql.Open("sqlite", sqliteDSN(path, false, writerOnly))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -134,11 +151,46 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	return &DB{Dialect: SQLite, w: w, r: r}, nil
+	ckpt, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	db := &DB{Dialect: SQLite, w: w, r: r, ckpt: ckpt, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go db.checkpointLoop()
+	return db, nil
+}
+
+// checkpointLoop copies committed WAL frames back into the database file
+// a few times a second. PASSIVE never waits for (or blocks) the writer or
+// readers; the WAL restarts from its beginning once a checkpoint caught up.
+func (db *DB) checkpointLoop() {
+	defer close(db.stopped)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+		}
+		// A failure (the database is being closed or restored) is retried
+		// on the next tick; a later checkpoint catches up.
+		db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	}
 }
 
 // Close closes all connections.
 func (db *DB) Close() error {
+	if db.ckpt != nil {
+		db.closing.Do(func() {
+			close(db.stop)
+			<-db.stopped
+			db.ckpt.Close()
+		})
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -185,6 +237,13 @@ func (t *Tx) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 
 func (t *Tx) QueryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, rebind(t.d, q), args...)
+}
+
+// Prepare prepares q for repeated use within the transaction; the caller
+// closes the statement.
+func (t *Tx) Prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	st, err := t.tx.PrepareContext(ctx, rebind(t.d, q))
+	return st, mapErr(err)
 }
 
 // AfterCommit registers fn to run after a successful commit.

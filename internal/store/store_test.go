@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -153,4 +155,44 @@ func TestOpenFailsClearly(t *testing.T) {
 	if err == nil {
 		t.Fatal("want error for unreachable PostgreSQL")
 	}
+}
+
+// TestCheckpointInBackground: the writer never checkpoints, so committed
+// pages reach the database file only through the background checkpointer.
+func TestCheckpointInBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ckpt.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(ctx, `CREATE TABLE blobs (b TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, path)
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		for range 512 {
+			if _, err := tx.Exec(ctx, `INSERT INTO blobs (b) VALUES (?)`, strings.Repeat("x", 4000)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); fileSize(t, path) < before+2<<20; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes 10 s after a 2 MB commit: the WAL was not checkpointed", fileSize(t, path))
+		}
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

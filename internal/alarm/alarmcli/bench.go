@@ -293,10 +293,7 @@ func (p *panel) run(ctx context.Context, next time.Time, interval time.Duration)
 		kind := p.pick()
 		m := mixKinds[kind]
 		f := &dc09.Frame{Token: m.token, Encrypted: p.key != nil, Sequence: dc09.SequenceString(seq), Line: "0", HasLine: true,
-			Account: p.account, Data: m.data(p.account, 1+p.rng.IntN(64))}
-		if p.key != nil {
-			f.Timestamp, f.HasTimestamp = time.Now(), true
-		}
+			Account: p.account, Data: m.data(p.account, 1+p.rng.IntN(64)), Timestamp: time.Now(), HasTimestamp: true}
 		raw, err := f.Marshal(p.key, nil, dc09.Quirks{})
 		if err != nil {
 			p.st.bad++

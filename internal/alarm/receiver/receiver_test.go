@@ -571,7 +571,17 @@ func TestDedupKey(t *testing.T) {
 	if key(a) != key(a) || key(a) == key(b) {
 		t.Errorf("keys %s %s", key(a), key(b))
 	}
-	if want := "/0/1234/ADM-CID/0007//"; !strings.HasPrefix(key(a), want) {
+	if want := "//0/1234/ADM-CID/0007/"; !strings.HasPrefix(key(a), want) {
 		t.Errorf("key %s, want prefix %s", key(a), want)
+	}
+	// Timestamped: the timestamp leads, so keys grow with time.
+	f := &dc09.Frame{Token: dc09.TokenCID, Sequence: "0007", Line: "0", HasLine: true, Account: "1234", Data: "#1234|1130 01 015",
+		Timestamp: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), HasTimestamp: true}
+	raw, err := f.Marshal(nil, nil, dc09.Quirks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "20261123T120000Z//0/1234/ADM-CID/0007/"; !strings.HasPrefix(key(raw), want) {
+		t.Errorf("key %s, want prefix %s", key(raw), want)
 	}
 }
