@@ -3,10 +3,13 @@ package alarm
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
+	"vigil/internal/alarm/dc09"
+	"vigil/internal/alarm/receiver"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
 )
@@ -136,4 +139,65 @@ func TestBacklogWaits(t *testing.T) {
 	if err := b.wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSinkSpillsWhenBusy: the receiver's sink applies a small group commit
+// in its own transaction, but a large one, and anything after it while it
+// waits, goes to the inbox in order, for the applier to apply.
+func TestSinkSpillsWhenBusy(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		_, a := fixture(t, db, &now)
+		m, err := New(db, nil, nil, nil, slog.Default(), func() time.Time { return now }, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := sink{c: m.cache, m: m}
+		seq := 0
+		signals := func(n int) []receiver.Signal {
+			var out []receiver.Signal
+			for range n {
+				seq++
+				f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(seq), Line: "0", HasLine: true, Account: a.Number,
+					Data: fmt.Sprintf("#%s|1130 01 %03d", a.Number, seq), Timestamp: now, HasTimestamp: true}
+				raw, err := f.Marshal(nil, nil, dc09.Quirks{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, receiver.Signal{Frame: f, Account: receiver.Account{Ref: a.ID}, ReceivedAt: now, Raw: raw})
+			}
+			return out
+		}
+		state := func() string {
+			return fmt.Sprintf("events %d, inbox rows %d", count(t, db, `SELECT COUNT(*) FROM alarm_events`),
+				count(t, db, `SELECT COUNT(*) FROM alarm_inbox`))
+		}
+		if err := k.Commit(ctx, signals(2)); err != nil { // quiet: applied at once
+			t.Fatal(err)
+		}
+		if got := state(); got != "events 2, inbox rows 0" {
+			t.Fatalf("small group commit: %s", got)
+		}
+		if err := k.Commit(ctx, signals(spillAt)); err != nil { // busy: spilled
+			t.Fatal(err)
+		}
+		if err := k.Commit(ctx, signals(1)); err != nil { // behind the spill: queued too
+			t.Fatal(err)
+		}
+		if got := state(); got != "events 2, inbox rows 2" {
+			t.Fatalf("after a large group commit: %s", got)
+		}
+		go m.applyLoop(ctx)
+		want := fmt.Sprintf("events %d, inbox rows 0", 3+spillAt)
+		for deadline := time.Now().Add(10 * time.Second); state() != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("applier: %s, want %s", state(), want)
+			}
+		}
+		if m.backlog.size() != 0 {
+			t.Fatalf("backlog %d after the inbox drained", m.backlog.size())
+		}
+	})
 }
