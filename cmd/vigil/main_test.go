@@ -119,8 +119,8 @@ func TestDatabaseDownIsClear(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "cannot reach PostgreSQL") {
 		t.Fatalf("db down: %d %s", code, errs)
 	}
-	code, _, errs = vigil(t, "", "serve", "--db", "mysql://x", "--addr", "nonsense")
-	if code != 2 || !strings.Contains(errs, "--db") || !strings.Contains(errs, "--addr") {
+	code, _, errs = vigil(t, "", "serve", "--db", "mysql://x", "--addr", "nonsense", "--alarm-retention-days", "90d")
+	if code != 2 || !strings.Contains(errs, "--db") || !strings.Contains(errs, "--addr") || !strings.Contains(errs, "--alarm-retention-days") {
 		t.Fatalf("bad config: %d %s", code, errs)
 	}
 }

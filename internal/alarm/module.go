@@ -29,6 +29,9 @@ type Options struct {
 	// Escalation per priority for organisations without escalation
 	// settings of their own or their parent's (default DefaultEscalation).
 	Escalation EscalateAfter
+	// Retention: raw signals that belong to no alarm are deleted after
+	// this long (0: kept forever).
+	Retention time.Duration
 	// Tick is how often supervision and escalation run (default 5 s).
 	Tick time.Duration
 	// Receiver tunes the DC-09 server (Accounts, Sink, callbacks and Now
@@ -275,6 +278,13 @@ func (m *Module) tickLoop(ctx context.Context) {
 		}
 		if err := m.S.Escalate(ctx, m.Opts.Escalation); err != nil && ctx.Err() == nil {
 			m.Log.Warn("alarm: escalation", "err", err)
+		}
+		if m.Opts.Retention > 0 {
+			if n, err := m.S.PruneEvents(ctx, m.S.Now().Add(-m.Opts.Retention)); err != nil && ctx.Err() == nil {
+				m.Log.Warn("alarm: deleting expired signals", "err", err)
+			} else if n > 0 {
+				m.Log.Info("alarm: deleted expired signals", "count", n, "retention", m.Opts.Retention)
+			}
 		}
 	}
 }

@@ -135,7 +135,11 @@ func (a *App) buildWeb() error {
 	a.Web = s
 	(&account.Handlers{Auth: a.Auth, DB: a.DB, Web: s, Stats: a.stats}).Register()
 	(&org.Handlers{S: a.Orgs, Web: s}).Register()
-	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen}); err != nil {
+	retention, err := a.Cfg.AlarmRetention()
+	if err != nil {
+		return err
+	}
+	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen, Retention: retention}); err != nil {
 		return err
 	}
 	a.Alarm.Register()

@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"vigil/internal/store"
 )
@@ -37,6 +39,9 @@ type Config struct {
 	TrustProxy bool
 	// DebugListen serves Go's pprof profiles; empty: none.
 	DebugListen string
+	// AlarmRetentionDays keeps raw alarm signals that belong to no alarm
+	// (polls, open/close, tests) this many days; "0": forever.
+	AlarmRetentionDays string
 }
 
 // Option describes one setting for flags, env and documentation.
@@ -61,6 +66,7 @@ func (c *Config) Options() []Option {
 		{"dc09-listen", "VIGIL_DC09_LISTEN", "", "SIA DC-09 alarm receiver address, TCP and UDP (e.g. :9000; port 0 picks one); empty: no receiver", false, &c.DC09Listen},
 		{"smtp-url", "VIGIL_SMTP_URL", "", "SMTP relay for client notifications: smtp://user:pass@host:587?from=reports@example.com (empty: record only)", true, &c.SMTPURL},
 		{"trust-proxy", "VIGIL_TRUST_PROXY", "false", "behind a reverse proxy: take the client address from X-Forwarded-For (for login throttling and logs)", false, &c.TrustProxy},
+		{"alarm-retention-days", "VIGIL_ALARM_RETENTION_DAYS", "0", "delete raw alarm signals that belong to no alarm (polls, open/close, tests) after this many days; signals of alarms are kept; 0: keep all", false, &c.AlarmRetentionDays},
 		{"debug-listen", "VIGIL_DEBUG_LISTEN", "", "serve Go profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; unauthenticated, keep it on loopback; empty: off", false, &c.DebugListen},
 	}
 }
@@ -95,6 +101,18 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
+// AlarmRetention is --alarm-retention-days as a duration (0: forever).
+func (c Config) AlarmRetention() (time.Duration, error) {
+	if strings.TrimSpace(c.AlarmRetentionDays) == "" { // a command that does not take the option
+		return 0, nil
+	}
+	d, err := strconv.Atoi(strings.TrimSpace(c.AlarmRetentionDays))
+	if err != nil || d < 0 || d > 36500 {
+		return 0, fmt.Errorf("--alarm-retention-days %q: want a whole number of days, 0 to keep everything", c.AlarmRetentionDays)
+	}
+	return time.Duration(d) * 24 * time.Hour, nil
+}
+
 // DSN is the database to open: the PostgreSQL DSN, or the SQLite file.
 func (c Config) DSN() string {
 	if c.DB != "" {
@@ -113,6 +131,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.DC09Listen); err != nil {
 			errs = append(errs, fmt.Errorf("--dc09-listen %q: want host:port (%v)", c.DC09Listen, err))
 		}
+	}
+	if _, err := c.AlarmRetention(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DebugListen != "" {
 		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
