@@ -203,10 +203,7 @@ func TestIngestGroupsAndDedups(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 		s, a := fixture(t, db, &now)
-		ev := func(key, zone, typ, kind string) Event {
-			return Event{OrgID: a.OrgID, SiteID: a.SiteID, AccountID: a.ID, Account: a.Number, Source: "dc09", DedupKey: key,
-				ReceivedAt: now, Class: typ, Kind: kind, Type: typ, Priority: DefaultPriority(typ), Zone: zone, Description: typ}
-		}
+		ev := func(key, zone, typ, kind string) Event { return testEvent(a, now, key, zone, typ, kind) }
 		// One batch with a duplicate inside it, a repeat, another zone and a fire.
 		batch := []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k1", "1", TypeTrouble, KindAlarm), ev("k2", "1", TypeTrouble, KindAlarm),
 			ev("k3", "2", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}
@@ -309,4 +306,10 @@ func FuzzSOP(f *testing.F) {
 			t.Fatal("walk lost steps")
 		}
 	})
+}
+
+// testEvent is a normalised DC-09 event of account a.
+func testEvent(a *Account, at time.Time, key, zone, typ, kind string) Event {
+	return Event{OrgID: a.OrgID, SiteID: a.SiteID, AccountID: a.ID, Account: a.Number, Source: "dc09", DedupKey: key,
+		ReceivedAt: at, Class: typ, Kind: kind, Type: typ, Priority: DefaultPriority(typ), Zone: zone, Description: typ}
 }

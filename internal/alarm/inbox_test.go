@@ -24,9 +24,9 @@ func TestInboxApply(t *testing.T) {
 		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 		s, a := fixture(t, db, &now)
 		ev := func(key, zone, typ, kind string) Event {
-			return Event{OrgID: a.OrgID, SiteID: a.SiteID, AccountID: a.ID, Account: a.Number, Source: "dc09", DedupKey: key,
-				ReceivedAt: now, Class: typ, Kind: kind, Type: typ, Priority: DefaultPriority(typ), Zone: zone, Description: typ,
-				ZoneName: "Zone " + zone, SiteName: "Bank Branch 7"}
+			e := testEvent(a, now, key, zone, typ, kind)
+			e.ZoneName, e.SiteName = "Zone "+zone, "Bank Branch 7"
+			return e
 		}
 		if err := s.Enqueue(ctx, []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k1", "1", TypeTrouble, KindAlarm),
 			ev("k2", "1", TypeTrouble, KindAlarm), ev("k3", "2", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}); err != nil {
