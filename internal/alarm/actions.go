@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,8 +28,16 @@ func errConflict(format string, args ...any) error {
 func (s *Service) act(ctx context.Context, a *Alarm, p *auth.Principal, action string, data map[string]any,
 	fn func(tx *store.Tx, a *Alarm, now time.Time) (logs []LogEntry, err error)) error {
 	now := s.Now().UTC()
+	sop, err := s.SOPFor(ctx, a)
+	if err != nil {
+		return err
+	}
+	fixed, err := json.Marshal(sop)
+	if err != nil {
+		return err
+	}
 	var fresh *Alarm
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err = s.DB.Write(ctx, func(tx *store.Tx) error {
 		lock := "" // SQLite's single writer already serialises
 		if tx.Dialect() == store.Postgres {
 			lock = " FOR UPDATE OF a" // the site join is nullable: lock the alarm row only
@@ -48,6 +57,10 @@ func (s *Service) act(ctx context.Context, a *Alarm, p *auth.Principal, action s
 			cur.Disposition, nullTime(cur.ClosedAt), cur.Escalation, nullTime(cur.EscalatedAt), now, cur.ID)
 		if err != nil {
 			return fmt.Errorf("update alarm: %w", err)
+		}
+		// The first operator action fixes the procedure on the alarm.
+		if _, err := tx.Exec(ctx, `UPDATE alarms SET sop = ? WHERE id = ? AND sop = ''`, string(fixed), cur.ID); err != nil {
+			return fmt.Errorf("fix alarm procedure: %w", err)
 		}
 		for _, l := range logs {
 			if err := s.appendLog(ctx, tx, cur, p, now, l); err != nil {

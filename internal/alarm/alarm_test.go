@@ -9,6 +9,7 @@ import (
 
 	"vigil/internal/alarm/dc09"
 	"vigil/internal/alarm/receiver"
+	"vigil/internal/auth"
 	"vigil/internal/org"
 	"vigil/internal/store"
 	"vigil/internal/store/storetest"
@@ -312,4 +313,40 @@ func FuzzSOP(f *testing.F) {
 func testEvent(a *Account, at time.Time, key, zone, typ, kind string) Event {
 	return Event{OrgID: a.OrgID, SiteID: a.SiteID, AccountID: a.ID, Account: a.Number, Source: "dc09", DedupKey: key,
 		ReceivedAt: at, Class: typ, Kind: kind, Type: typ, Priority: DefaultPriority(typ), Zone: zone, Description: typ}
+}
+
+// TestSOPFixedOnFirstAction: editing a procedure changes new alarms and
+// untouched ones, never the checklist of an alarm an operator works.
+func TestSOPFixedOnFirstAction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		s, a := fixture(t, db, &now)
+		if err := s.Ingest(ctx, []Event{testEvent(a, now, "k1", "1", TypeBurglary, KindAlarm),
+			testEvent(a, now, "k2", "2", TypeBurglary, KindAlarm)}); err != nil {
+			t.Fatal(err)
+		}
+		as, err := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+		if err != nil || len(as) != 2 {
+			t.Fatalf("alarms: %v %v", as, err)
+		}
+		worked, untouched := as[0], as[1]
+		op := &auth.Principal{UserID: "u1", Name: "Operator", OrgID: a.OrgID, Access: map[string]auth.Role{a.OrgID: auth.Dispatcher}}
+		if err := s.Ack(ctx, worked, op); err != nil {
+			t.Fatal(err)
+		}
+		own := &SOP{OrgID: a.OrgID, AlarmType: TypeBurglary, Name: "Vault procedure", Steps: []Step{check("vault", "Check the vault camera.", true)}}
+		if err := s.PutSOP(ctx, []string{a.OrgID}, own, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			a    *Alarm
+			want string
+		}{{worked, DefaultSOPs[TypeBurglary].Name}, {untouched, "Vault procedure"}} {
+			p, err := s.SOPFor(ctx, c.a)
+			if err != nil || p.Name != c.want {
+				t.Fatalf("alarm zone %s: procedure %+v %v, want %q", c.a.Zone, p, err, c.want)
+			}
+		}
+	})
 }

@@ -2,7 +2,9 @@ package alarm
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -250,9 +252,28 @@ var genericSOP = &SOP{AlarmType: TypeOther, Name: "General alarm", Builtin: true
 	check("followup", "Arrange a technician or patrol if needed.", false),
 }}
 
-// SOPFor chooses the procedure for an alarm: the site's own, then the
-// organisation's, then the default for the type, then the general one.
+// SOPFor returns the procedure of an alarm: the one fixed on it when an
+// operator first acted on it (so an edit never changes the checklist under
+// an operator's hands or in the audit), else the current choice
+// (currentSOP).
 func (s *Service) SOPFor(ctx context.Context, a *Alarm) (*SOP, error) {
+	var fixed string
+	if err := s.DB.QueryRow(ctx, `SELECT sop FROM alarms WHERE id = ?`, a.ID).Scan(&fixed); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("alarm procedure: %w", err)
+	}
+	if fixed != "" {
+		var p SOP
+		if err := json.Unmarshal([]byte(fixed), &p); err != nil {
+			return nil, fmt.Errorf("alarm %s: fixed procedure: %w", a.ID, err)
+		}
+		return &p, nil
+	}
+	return s.currentSOP(ctx, a)
+}
+
+// currentSOP chooses the procedure for an alarm: the site's own, then the
+// organisation's, then the default for the type, then the general one.
+func (s *Service) currentSOP(ctx context.Context, a *Alarm) (*SOP, error) {
 	rows, err := s.DB.Query(ctx, `SELECT id, org_id, site_id, alarm_type, name, steps FROM alarm_sops
 		WHERE org_id = ? AND alarm_type = ? AND (site_id = ? OR site_id = '') ORDER BY site_id DESC LIMIT 1`, a.OrgID, a.Type, a.SiteID)
 	if err != nil {
@@ -304,7 +325,8 @@ func (s *Service) SOPs(ctx context.Context, scope []string) ([]*SOP, error) {
 }
 
 // PutSOP creates or replaces the organisation's (or a site's) procedure
-// for a type. Alarms already being worked keep their recorded steps.
+// for a type. Alarms an operator already acted on keep the procedure they
+// had (see SOPFor).
 func (s *Service) PutSOP(ctx context.Context, scope []string, p *SOP, by *auth.Principal) error {
 	p.Builtin = false
 	if err := p.Validate(); err != nil {
