@@ -420,23 +420,32 @@ func (m *Module) apiCreateSource(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *Module) apiDeleteSource(w http.ResponseWriter, r *http.Request) error {
+	if _, err := m.deleteSource(r); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteSource removes the source named in the path (the API and the page
+// share it) and stops its MQTT subscription.
+func (m *Module) deleteSource(r *http.Request) (*Source, error) {
 	p := principal(r)
 	src, err := m.S.Source(r.Context(), p.OrgsWhere(auth.AlarmRead), r.PathValue("id"))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return web.ErrNotFound
+			return nil, web.ErrNotFound
 		}
-		return err
+		return nil, err
 	}
 	if err := need(p, auth.AlarmAdmin, src.OrgID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := m.S.DeleteSource(r.Context(), src, p); err != nil {
-		return err
+		return nil, err
 	}
 	m.ReloadMQTT()
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return src, nil
 }
 
 type sopList struct {

@@ -2,7 +2,6 @@ package alarm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 
 	"vigil/internal/auth"
 	"vigil/internal/org"
-	"vigil/internal/store"
 	"vigil/internal/web"
 )
 
@@ -246,21 +244,10 @@ func (m *Module) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (m *Module) sourceDelete(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	src, err := m.S.Source(r.Context(), p.OrgsWhere(auth.AlarmRead), r.PathValue("id"))
+	src, err := m.deleteSource(r)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return web.ErrNotFound
-		}
 		return err
 	}
-	if err := need(p, auth.AlarmAdmin, src.OrgID); err != nil {
-		return err
-	}
-	if err := m.S.DeleteSource(r.Context(), src, p); err != nil {
-		return err
-	}
-	m.ReloadMQTT()
 	return m.Web.Redirect(w, r, "/alarm-sources", "Source “"+src.Name+"” removed: its address or subscription no longer delivers alarms.")
 }
 
