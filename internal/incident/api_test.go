@@ -365,6 +365,10 @@ func TestPagesRender(t *testing.T) {
 			t.Errorf("GET %s: %d %s", p, r.Status, r.Body)
 		}
 	}
+	// The list names types by their label, not their code.
+	if r := off.Do("GET", "/incidents", nil); !bytes.Contains(r.Body, []byte(`<td data-label="Type">Fire</td>`)) {
+		t.Errorf("incident list type column: want the label Fire:\n%s", r.Body)
+	}
 	// A form post with a missing title re-renders with the error, writes nothing.
 	before := e.Count(`SELECT COUNT(*) FROM incidents`)
 	r := off.Form("/incidents", map[string]string{"site_id": e.A.Site.ID, "type": "theft", "severity": "low", "title": "",

@@ -95,6 +95,7 @@ type listPage struct {
 	Items    []*Incident
 	Sites    []*org.Site
 	SiteName map[string]string
+	TypeName map[string]string // code → label, the caller's organisation's types
 	Types    []Type
 	Filters  []*SavedFilter
 	Pager    pager
@@ -129,10 +130,16 @@ func (h *Handlers) list(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range sites {
 		names[s.ID] = s.Name
 	}
+	typeNames := map[string]string{}
+	if ts, err := h.S.Types(r.Context(), nil, p.OrgID); err == nil {
+		for _, t := range ts {
+			typeNames[t.Code] = t.Label
+		}
+	}
 	filters, _ := h.S.Filters(r.Context(), p.OrgID, p)
 	q := r.URL.Query()
 	q.Del("offset")
-	pg := listPage{Page: h.Web.NewPage(w, r, "Incidents", "incidents"), Items: items, Sites: sites, SiteName: names,
+	pg := listPage{Page: h.Web.NewPage(w, r, "Incidents", "incidents"), Items: items, Sites: sites, SiteName: names, TypeName: typeNames,
 		Types: h.typeChoices(r, p.OrgID), Filters: filters, Pager: newPager(r, off, listLimit, more),
 		CanWrite: auth.Can(p, auth.IncidentWrite, p.OrgID), Portal: !auth.Can(p, auth.IncidentReadAll, p.OrgID),
 		CSV: "/api/v1/incidents/export.csv?" + q.Encode(), Statuses: Statuses, Sev: Severities}
