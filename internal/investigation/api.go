@@ -37,9 +37,9 @@ func (h *Handlers) Register() {
 	s.API("POST", "/cases/{id}/allegations", h.apiAddAllegation, web.Doc{Summary: "Add an allegation", Request: allegationInput{}, Response: &Allegation{}, Status: 201})
 	s.API("PUT", "/cases/{id}/allegations/{aid}", h.apiDecide, web.Doc{Summary: "Record an allegation's outcome", Request: allegationInput{}, Status: 204})
 	s.API("POST", "/cases/{id}/links", h.apiLink, web.Doc{Summary: "Link an incident, alarm or case", Request: Link{}, Status: 204})
-	s.API("POST", "/cases/{id}/tasks", h.apiAddTask, web.Doc{Summary: "Add a task", Request: taskInput{}, Response: &Task{}, Status: 201})
-	s.API("POST", "/cases/{id}/notes", h.apiAddNote, web.Doc{Summary: "Add an internal or shareable note", Request: noteInput{}, Response: &Note{}, Status: 201})
-	s.API("POST", "/cases/{id}/actions", h.apiAddAction, web.Doc{Summary: "Record a recommended or taken action", Request: actionInput{}, Response: &Action{}, Status: 201})
+	s.API("POST", "/cases/{id}/tasks", createOnCase(h, h.apiTask), web.Doc{Summary: "Add a task", Request: taskInput{}, Response: &Task{}, Status: 201})
+	s.API("POST", "/cases/{id}/notes", createOnCase(h, h.apiNote), web.Doc{Summary: "Add an internal or shareable note", Request: noteInput{}, Response: &Note{}, Status: 201})
+	s.API("POST", "/cases/{id}/actions", createOnCase(h, h.apiAction), web.Doc{Summary: "Record a recommended or taken action", Request: actionInput{}, Response: &Action{}, Status: 201})
 	s.API("POST", "/cases/{id}/time", h.apiTime, web.Doc{Summary: "Log time spent", Request: timeInput{}, Status: 204})
 	s.API("GET", "/cases/{id}/evidence", h.apiEvidence, web.Doc{Summary: "List a case's evidence with holder and integrity", Response: []*Evidence{}})
 	s.API("POST", "/cases/{id}/evidence", h.apiAddEvidence, web.Doc{Summary: "Upload digital evidence (multipart: file, description, label) or register physical evidence (kind=physical, label, location); hashed with SHA-256 at intake",
@@ -345,63 +345,15 @@ type taskInput struct {
 	DueAt      *time.Time `json:"due_at,omitempty"`
 }
 
-func (h *Handlers) apiAddTask(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
-	}
-	var in taskInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	t, err := h.S.AddTask(r.Context(), principal(r), c, in.Title, in.AssigneeID, in.DueAt)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, t)
-}
-
 type noteInput struct {
 	Body      string `json:"body"`
 	Shareable bool   `json:"shareable,omitempty"`
-}
-
-func (h *Handlers) apiAddNote(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
-	}
-	var in noteInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	n, err := h.S.AddNote(r.Context(), principal(r), c, in.Body, in.Shareable)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, n)
 }
 
 type actionInput struct {
 	Kind        string `json:"kind"`
 	Stage       string `json:"stage"`
 	Description string `json:"description,omitempty"`
-}
-
-func (h *Handlers) apiAddAction(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.load(r, auth.CaseWrite)
-	if err != nil {
-		return err
-	}
-	var in actionInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	a, err := h.S.AddAction(r.Context(), principal(r), c, in.Kind, in.Stage, in.Description)
-	if err != nil {
-		return err
-	}
-	return web.JSON(w, 201, a)
 }
 
 type timeInput struct {
@@ -736,6 +688,19 @@ func (h *Handlers) apiReply(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// apiTask, apiNote and apiAction adapt the service to createOnCase.
+func (h *Handlers) apiTask(ctx context.Context, p *auth.Principal, c *Case, in taskInput) (*Task, error) {
+	return h.S.AddTask(ctx, p, c, in.Title, in.AssigneeID, in.DueAt)
+}
+
+func (h *Handlers) apiNote(ctx context.Context, p *auth.Principal, c *Case, in noteInput) (*Note, error) {
+	return h.S.AddNote(ctx, p, c, in.Body, in.Shareable)
+}
+
+func (h *Handlers) apiAction(ctx context.Context, p *auth.Principal, c *Case, in actionInput) (*Action, error) {
+	return h.S.AddAction(ctx, p, c, in.Kind, in.Stage, in.Description)
 }
 
 // createOnCase is a POST that adds a record to a case the caller may
