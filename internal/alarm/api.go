@@ -1,6 +1,7 @@
 package alarm
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -17,10 +18,10 @@ func (m *Module) Register() {
 	s.API("GET", "/alarms", m.apiListAlarms, web.Doc{Summary: "List alarms in queue order (priority, then age); default: open ones", Response: web.List[*Alarm]{}, Query: []string{"state", "org_id", "site_id", "limit", "offset"}})
 	s.API("GET", "/alarms/{id}", m.apiGetAlarm, web.Doc{Summary: "Get an alarm with its history and SOP checklist", Response: alarmDetail{}})
 	s.API("POST", "/alarms/{id}/ack", m.apiAck, web.Doc{Summary: "Acknowledge an alarm (you own it from then on)", Response: &Alarm{}})
-	s.API("POST", "/alarms/{id}/steps", m.apiStep, web.Doc{Summary: "Record an SOP step: done, answered or skipped with a reason", Request: StepInput{}, Response: &Alarm{}})
-	s.API("POST", "/alarms/{id}/notes", m.apiNote, web.Doc{Summary: "Add a note to an alarm", Request: noteInput{}, Response: &Alarm{}})
-	s.API("POST", "/alarms/{id}/dispatch", m.apiDispatch, web.Doc{Summary: "Record the officer or patrol dispatched", Request: dispatchInput{}, Response: &Alarm{}})
-	s.API("POST", "/alarms/{id}/resolve", m.apiResolve, web.Doc{Summary: "Resolve with a disposition (required SOP steps must be done or skipped)", Request: ResolveInput{}, Response: &Alarm{}})
+	s.API("POST", "/alarms/{id}/steps", alarmAction(m, m.S.Step), web.Doc{Summary: "Record an SOP step: done, answered or skipped with a reason", Request: StepInput{}, Response: &Alarm{}})
+	s.API("POST", "/alarms/{id}/notes", alarmAction(m, m.apiNote), web.Doc{Summary: "Add a note to an alarm", Request: noteInput{}, Response: &Alarm{}})
+	s.API("POST", "/alarms/{id}/dispatch", alarmAction(m, m.apiDispatch), web.Doc{Summary: "Record the officer or patrol dispatched", Request: dispatchInput{}, Response: &Alarm{}})
+	s.API("POST", "/alarms/{id}/resolve", alarmAction(m, m.S.Resolve), web.Doc{Summary: "Resolve with a disposition (required SOP steps must be done or skipped)", Request: ResolveInput{}, Response: &Alarm{}})
 	s.API("POST", "/alarms/{id}/close", m.apiClose, web.Doc{Summary: "Close a resolved alarm", Response: &Alarm{}})
 	s.API("GET", "/alarm-events", m.apiEvents, web.Doc{Summary: "Raw signals, newest first", Response: web.List[Event]{}, Query: []string{"account", "alarm_id", "org_id", "limit", "offset"}})
 
@@ -174,72 +175,40 @@ func (m *Module) apiAck(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, 200, a)
 }
 
-func (m *Module) apiStep(w http.ResponseWriter, r *http.Request) error {
-	a, err := m.loadAlarm(r, auth.AlarmHandle)
-	if err != nil {
-		return err
-	}
-	var in StepInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := m.S.Step(r.Context(), a, in, principal(r)); err != nil {
-		return err
-	}
-	return web.JSON(w, 200, a)
-}
-
 type noteInput struct {
 	Text string `json:"text"`
-}
-
-func (m *Module) apiNote(w http.ResponseWriter, r *http.Request) error {
-	a, err := m.loadAlarm(r, auth.AlarmHandle)
-	if err != nil {
-		return err
-	}
-	var in noteInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := m.S.Note(r.Context(), a, in.Text, principal(r)); err != nil {
-		return err
-	}
-	return web.JSON(w, 200, a)
 }
 
 type dispatchInput struct {
 	To string `json:"to"`
 }
 
-func (m *Module) apiDispatch(w http.ResponseWriter, r *http.Request) error {
-	a, err := m.loadAlarm(r, auth.AlarmHandle)
-	if err != nil {
-		return err
-	}
-	var in dispatchInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := m.S.Dispatch(r.Context(), a, in.To, principal(r)); err != nil {
-		return err
-	}
-	return web.JSON(w, 200, a)
+// apiNote and apiDispatch adapt the service to alarmAction.
+func (m *Module) apiNote(ctx context.Context, a *Alarm, in noteInput, p *auth.Principal) error {
+	return m.S.Note(ctx, a, in.Text, p)
 }
 
-func (m *Module) apiResolve(w http.ResponseWriter, r *http.Request) error {
-	a, err := m.loadAlarm(r, auth.AlarmHandle)
-	if err != nil {
-		return err
+func (m *Module) apiDispatch(ctx context.Context, a *Alarm, in dispatchInput, p *auth.Principal) error {
+	return m.S.Dispatch(ctx, a, in.To, p)
+}
+
+// alarmAction is a POST that changes an alarm the caller may handle: load
+// it, decode the input, act, answer with the alarm's new state.
+func alarmAction[In any](m *Module, act func(context.Context, *Alarm, In, *auth.Principal) error) web.Handler {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a, err := m.loadAlarm(r, auth.AlarmHandle)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := web.DecodeJSON(w, r, &in); err != nil {
+			return err
+		}
+		if err := act(r.Context(), a, in, principal(r)); err != nil {
+			return err
+		}
+		return web.JSON(w, 200, a)
 	}
-	var in ResolveInput
-	if err := web.DecodeJSON(w, r, &in); err != nil {
-		return err
-	}
-	if err := m.S.Resolve(r.Context(), a, in, principal(r)); err != nil {
-		return err
-	}
-	return web.JSON(w, 200, a)
 }
 
 func (m *Module) apiClose(w http.ResponseWriter, r *http.Request) error {
