@@ -658,19 +658,25 @@ func csvSafe(s string) string {
 }
 
 func (h *Handlers) apiStats(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if len(p.OrgsWhere(auth.IncidentRead)) == 0 {
-		return web.ErrForbidden
-	}
-	f, err := parseFilter(r)
-	if err != nil {
-		return err
-	}
-	st, err := h.S.Stats(r.Context(), ScopeOf(p), f, h.S.Now())
+	st, err := h.statsFor(r)
 	if err != nil {
 		return err
 	}
 	return web.JSON(w, 200, st)
+}
+
+// statsFor computes the statistics of the incidents the caller may read
+// that match the request's filter (the page and the API share it).
+func (h *Handlers) statsFor(r *http.Request) (*Stats, error) {
+	p := principal(r)
+	if len(p.OrgsWhere(auth.IncidentRead)) == 0 {
+		return nil, web.ErrForbidden
+	}
+	f, err := parseFilter(r)
+	if err != nil {
+		return nil, err
+	}
+	return h.S.Stats(r.Context(), ScopeOf(p), f, h.S.Now())
 }
 
 // ---- types and saved filters ----

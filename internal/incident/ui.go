@@ -656,15 +656,7 @@ type statsPage struct {
 }
 
 func (h *Handlers) stats(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	if len(p.OrgsWhere(auth.IncidentRead)) == 0 {
-		return web.ErrForbidden
-	}
-	f, err := parseFilter(r)
-	if err != nil {
-		return err
-	}
-	st, err := h.S.Stats(r.Context(), ScopeOf(p), f, h.S.Now())
+	st, err := h.statsFor(r)
 	if err != nil {
 		return err
 	}
@@ -674,7 +666,7 @@ func (h *Handlers) stats(w http.ResponseWriter, r *http.Request) error {
 			st.BySite[n].Label = s.Name
 		}
 	}
-	types, _ := h.S.Types(r.Context(), nil, p.OrgID)
+	types, _ := h.S.Types(r.Context(), nil, principal(r).OrgID)
 	for n, c := range st.ByType {
 		if t, ok := FindType(types, c.Key); ok {
 			st.ByType[n].Label = t.Label
