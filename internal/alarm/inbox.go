@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 
 	"vigil/internal/store"
@@ -88,7 +89,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		}
 		var seqs []string
 		var events []Event
-		for rows.Next() && len(events) < maxEvents {
+		for len(events) < maxEvents && rows.Next() {
 			var seq int64
 			var data string
 			if err := rows.Scan(&seq, &data); err != nil {
@@ -122,14 +123,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		}
 		// seq is an integer column: the IN list is built from integers
 		// only, so it is inlined rather than bound as text parameters.
-		list := ""
-		for i, q := range seqs {
-			if i > 0 {
-				list += ","
-			}
-			list += q
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq IN (`+list+`)`); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq IN (`+strings.Join(seqs, ",")+`)`); err != nil {
 			return fmt.Errorf("alarm inbox: %w", err)
 		}
 		n = len(events)

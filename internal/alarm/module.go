@@ -62,6 +62,9 @@ type Module struct {
 	urgent  chan struct{} // … a life-safety alarm: apply without lingering
 	applies atomic.Uint64 // apply transactions that took events
 	applied atomic.Uint64 // events taken from the inbox
+	// prunedAt is when expired signals were last pruned; before prunedTo
+	// only signals of alarms are left (tickLoop's goroutine only).
+	prunedAt, prunedTo time.Time
 }
 
 // Inbox tuning. An apply transaction takes up to applyEvents events:
@@ -275,13 +278,7 @@ func (m *Module) tickLoop(ctx context.Context) {
 		if err := m.S.Escalate(ctx, m.Opts.Escalation); err != nil && ctx.Err() == nil {
 			m.Log.Warn("alarm: escalation", "err", err)
 		}
-		if m.Opts.Retention > 0 {
-			if n, err := m.S.PruneEvents(ctx, m.S.Now().Add(-m.Opts.Retention)); err != nil && ctx.Err() == nil {
-				m.Log.Warn("alarm: deleting expired signals", "err", err)
-			} else if n > 0 {
-				m.Log.Info("alarm: deleted expired signals", "count", n, "retention", m.Opts.Retention)
-			}
-		}
+		m.pruneExpired(ctx)
 	}
 }
 

@@ -40,7 +40,7 @@ func TestPruneEvents(t *testing.T) {
 		if err := s.Ingest(ctx, evs); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.PruneEvents(ctx, now.AddDate(0, 0, -90))
+		got, err := s.PruneEvents(ctx, time.Time{}, now.AddDate(0, 0, -90))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,6 +50,13 @@ func TestPruneEvents(t *testing.T) {
 		left := fmt.Sprint(count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE kind = 'poll'`), count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE kind = 'alarm'`))
 		if left != "7 1" {
 			t.Fatalf("left polls, alarm signals: %s, want 7 1", left)
+		}
+		// A range that starts after the expired signals deletes nothing.
+		if err := s.Ingest(ctx, []Event{ev(old, KindPoll)}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.PruneEvents(ctx, old.Add(time.Hour), now.AddDate(0, 0, -90)); err != nil || got != 0 {
+			t.Fatalf("pruning after the old signal: %d %v, want 0", got, err)
 		}
 	})
 }
