@@ -24,13 +24,16 @@ func errConflict(format string, args ...any) error {
 // checking it may be worked by p: an alarm is owned by whoever acknowledged
 // it, and working a new alarm acknowledges it to you. The change, its log
 // line and its audit entry commit together; the new state is published
-// after commit.
-func (s *Service) act(ctx context.Context, a *Alarm, p *auth.Principal, action string, data map[string]any,
+// after commit. The first action fixes sop (the alarm's procedure, looked
+// up when nil) on the alarm.
+func (s *Service) act(ctx context.Context, a *Alarm, sop *SOP, p *auth.Principal, action string, data map[string]any,
 	fn func(tx *store.Tx, a *Alarm, now time.Time) (logs []LogEntry, err error)) error {
 	now := s.Now().UTC()
-	sop, err := s.SOPFor(ctx, a)
-	if err != nil {
-		return err
+	var err error
+	if sop == nil {
+		if sop, err = s.SOPFor(ctx, a); err != nil {
+			return err
+		}
 	}
 	fixed, err := json.Marshal(sop)
 	if err != nil {
@@ -137,7 +140,7 @@ func work(a *Alarm, p *auth.Principal, now time.Time) ([]LogEntry, error) {
 
 // Ack acknowledges a new alarm: p owns it from now on.
 func (s *Service) Ack(ctx context.Context, a *Alarm, p *auth.Principal) error {
-	return s.act(ctx, a, p, "alarm.ack", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
+	return s.act(ctx, a, nil, p, "alarm.ack", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 		if a.State != StateNew {
 			if a.OwnerID == p.UserID && a.Open() {
 				return nil, nil // a double click is not an error
@@ -196,7 +199,7 @@ func (s *Service) Step(ctx context.Context, a *Alarm, in StepInput, p *auth.Prin
 	if in.Status == "skipped" {
 		text = strings.TrimSpace(in.Reason)
 	}
-	return s.act(ctx, a, p, "alarm.step", map[string]any{"step": in.Step, "status": in.Status, "answer": in.Answer},
+	return s.act(ctx, a, sop, p, "alarm.step", map[string]any{"step": in.Step, "status": in.Status, "answer": in.Answer},
 		func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 			logs, err := work(a, p, now)
 			if err != nil {
@@ -229,7 +232,7 @@ func (s *Service) Note(ctx context.Context, a *Alarm, text string, p *auth.Princ
 	if text == "" || utf8.RuneCountInString(text) > 2000 {
 		return invalid("text", "must be 1–2000 characters")
 	}
-	return s.act(ctx, a, p, "alarm.note", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
+	return s.act(ctx, a, nil, p, "alarm.note", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 		return []LogEntry{{Kind: "note", Text: text}}, nil
 	})
 }
@@ -240,7 +243,7 @@ func (s *Service) Dispatch(ctx context.Context, a *Alarm, to string, p *auth.Pri
 	if to == "" || utf8.RuneCountInString(to) > 200 {
 		return invalid("to", "must name the officer or patrol (1–200 characters)")
 	}
-	return s.act(ctx, a, p, "alarm.dispatch", map[string]any{"to": to}, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
+	return s.act(ctx, a, nil, p, "alarm.dispatch", map[string]any{"to": to}, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 		logs, err := work(a, p, now)
 		if err != nil {
 			return nil, err
@@ -272,7 +275,7 @@ func (s *Service) Resolve(ctx context.Context, a *Alarm, in ResolveInput, p *aut
 	if err != nil {
 		return err
 	}
-	return s.act(ctx, a, p, "alarm.resolve", map[string]any{"disposition": in.Disposition},
+	return s.act(ctx, a, sop, p, "alarm.resolve", map[string]any{"disposition": in.Disposition},
 		func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 			logs, err := work(a, p, now)
 			if err != nil {
@@ -305,7 +308,7 @@ func dispositionLabel(v string) string {
 
 // Close ends a resolved alarm (a supervisor's review, or at once).
 func (s *Service) Close(ctx context.Context, a *Alarm, p *auth.Principal) error {
-	return s.act(ctx, a, p, "alarm.close", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
+	return s.act(ctx, a, nil, p, "alarm.close", nil, func(tx *store.Tx, a *Alarm, now time.Time) ([]LogEntry, error) {
 		if a.State != StateResolved {
 			return nil, errConflict("only a resolved alarm can be closed")
 		}
