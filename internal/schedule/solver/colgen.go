@@ -306,31 +306,56 @@ func (w *worker) patternColumn(fi, F, e int, row []int) lpColumn {
 	return c
 }
 
+// pricingChunks is how many LP solves a full pass of pricing is split into:
+// pricing dominates a round, and duals refreshed after every quarter of the
+// employees steer the remaining ones better (partial pricing).
+const (
+	pricingChunks = 4
+	minChunk      = 8
+)
+
 // generate alternates master solves and pricing until no free employee has
-// a row of negative reduced cost. It returns the master objective and
-// whether the LP was solved to optimality over all columns.
+// a row of negative reduced cost. Rounds are counted in employees priced
+// (a round is one pass over all free employees). It returns the master
+// objective and whether the LP was solved to optimality over all columns.
 func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]int, stop func() bool, maxRounds int, round func()) (float64, bool) {
 	p := w.p
 	S := w.S
 	F := len(free)
 	row := make([]int, p.Days)
-	for r := 0; ; r++ {
+	chunk := min(F, max(minChunk, (F+pricingChunks-1)/pricingChunks))
+	priced, idle, next := 0, 0, 0
+	nextRounding := roundFirst * F
+	w.sc.firstFit = true
+	defer func() { w.sc.firstFit = false }()
+	for {
 		obj, optimal := lp.solve(20000, stop)
 		if !optimal || stop() {
 			return obj, false
 		}
-		if maxRounds >= 0 && r >= maxRounds {
+		if maxRounds >= 0 && priced >= maxRounds*F {
 			return obj, false
 		}
-		if r == roundFirst || (r > 0 && r%roundEvery == 0) {
+		if priced >= nextRounding {
 			// On big instances convergence takes long; a rounded roster
 			// now and then makes the search useful at any time.
+			w.sc.firstFit = false
 			round()
+			w.sc.firstFit = true
+			nextRounding += roundEvery * F
 		}
 		added := 0
-		for fi, e := range free {
+		for range chunk {
 			if stop() {
 				return obj, false
+			}
+			fi := next
+			next = (next + 1) % F
+			e := free[fi]
+			priced++
+			if added == 0 {
+				// Priced at the duals of the current master.
+				idle++
 			}
 			req := w.req[e]
 			for d := range p.Days {
@@ -341,19 +366,20 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 				}
 				w.cost[base+S] = cgScale * req[base+S]
 			}
-			v, ok := w.models[e].bestRow(p, w.cost, &w.sc, row)
-			if !ok {
+			// Only rows of negative reduced cost are wanted.
+			cutoff := int64(math.Ceil(cgScale*lp.y[fi]-0.01)) - 1
+			v, ok := w.models[e].bestRowWithin(p, w.cost, &w.sc, row, cutoff)
+			if !ok || float64(v)/cgScale-lp.y[fi] >= -1e-6 {
 				continue
 			}
-			if float64(v)/cgScale-lp.y[fi] < -1e-6 {
-				n := len(pool.rows[e])
-				if j := pool.add(e, row); j == n {
-					colOf[fi] = append(colOf[fi], lp.addColumn(w.patternColumn(fi, F, e, pool.rows[e][j])))
-					added++
-				}
+			n := len(pool.rows[e])
+			if j := pool.add(e, row); j == n {
+				colOf[fi] = append(colOf[fi], lp.addColumn(w.patternColumn(fi, F, e, pool.rows[e][j])))
+				added++
+				idle = 0
 			}
 		}
-		if added == 0 {
+		if idle >= F {
 			return obj, true
 		}
 	}

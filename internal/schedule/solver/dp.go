@@ -54,6 +54,10 @@ type rowModel struct {
 	dayOff   []bool
 	weekend  []int8 // 0: weekday, 1: first day of a weekend, 2: later weekend day
 	feasible bool   // false if the state space is empty (e.g. MaxConsecutive 0 but MinMinutes > 0 is caught by DP)
+	// maxRem and minRem bound the units still workable from each
+	// minutes-free state (see reach); nil if too big. -1 marks a state
+	// with no valid completion.
+	maxRem, minRem []int32
 }
 
 func gcd(a, b int) int {
@@ -121,6 +125,7 @@ func newRowModel(p *Problem, e int) *rowModel {
 		}
 	}
 	m.feasible = m.minU <= maxU
+	m.reach(p)
 	return m
 }
 
@@ -252,6 +257,13 @@ type dpScratch struct {
 	lam      []int64
 	lamW     int64
 	count    []int
+	b        boundScratch
+	// exact turns the bounding off (for tests that compare both).
+	exact bool
+	// firstFit accepts, under a finite cutoff, the first row found within
+	// it (the relaxed row of the bounding) instead of the cheapest:
+	// pricing needs some improving column, not the best one.
+	firstFit bool
 }
 
 func (sc *dpScratch) ensure(n, days, nA int) {
@@ -282,6 +294,14 @@ func (sc *dpScratch) ensure(n, days, nA int) {
 // heuristic, so the result is then feasible but not always optimal), and
 // finally by forbidding the limited types outright.
 func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (int64, bool) {
+	return m.bestRowWithin(p, cost, sc, out, inf)
+}
+
+// bestRowWithin is bestRow for callers that only want a row priced at most
+// cutoff (pricing wants rows below the employee's dual, a best response
+// rows no worse than the current one); it reports false if there is none,
+// and the bounds then prune far more of the DP.
+func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []int, cutoff int64) (int64, bool) {
 	if !m.feasible {
 		return 0, false
 	}
@@ -309,7 +329,13 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 				sc.lamW = inf
 			}
 		}
-		val, ok := m.run(p, cost, sc, out)
+		// The cutoff is on the true price; with multipliers in the
+		// prices only the first round may use it.
+		cut := int64(inf)
+		if round == 0 {
+			cut = cutoff
+		}
+		val, ok := m.run(p, cost, sc, out, cut)
 		if !ok {
 			return 0, false
 		}
@@ -353,9 +379,11 @@ func (m *rowModel) bestRow(p *Problem, cost []int64, sc *dpScratch, out []int) (
 // run is one DP pass with the current multipliers. States are laid out as
 // ((run*C + counter)*M1 + minutes)*W1 + weekends. Most of that space is
 // unreachable on any given day, so the pass walks a list of the states
-// reached the day before; cur and nxt are all-inf between calls.
-func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int64, bool) {
-	S := len(p.Shifts)
+// reached the day before; cur and nxt are all-inf between calls. Unless
+// sc.exact is set, states that cannot lead to a row priced at most cutoff
+// (or at most the best relaxed row found by bound) are dropped; a false
+// result then means that no row is priced at most cutoff.
+func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int, cutoff int64) (int64, bool) {
 	days := p.Days
 	N := m.states()
 	M1, W1, C, nA := m.M1, m.W1, m.C, m.nA
@@ -363,45 +391,70 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 	cur, nxt := sc.cur, sc.nxt
 	act, nact := sc.act[:0], sc.nact[:0]
 	idx := func(rs, cnt, mu, w int) int { return ((rs*C+cnt)*M1+mu)*W1 + w }
-	// Day prices of the allowed shifts (with multipliers), inf if barred.
-	var priceBuf [32]int64
-	var price []int64
-	if nA <= len(priceBuf) {
-		price = priceBuf[:nA]
-	} else {
-		price = make([]int64, nA)
-	}
-	setPrices := func(d int) {
-		for a := range nA {
-			c := int64(inf)
-			for _, s := range m.members[a] {
-				c = min(c, cost[d*(S+1)+s])
+	m.prepare(p, cost, sc)
+	b := &sc.b
+	ubF := math.MaxFloat64
+	var sel []int
+	Q := m.R * C * W1
+	if !sc.exact && days*Q <= boundBudget {
+		switch m.bound(p, sc, cutoff) {
+		case boundNone:
+			return 0, false
+		case boundDone:
+			for d, a := range b.ubRow {
+				out[d] = m.member(p, cost, d, int(a))
 			}
-			if m.dayOff[d] || sc.lam[a] >= inf || c >= inf || m.maxC < 1 {
-				price[a] = inf
-			} else {
-				price[a] = c + sc.lam[a]
-				if m.relaxW && m.weekend[d] != 0 {
-					if sc.lamW >= inf {
-						price[a] = inf
-					} else {
-						price[a] += sc.lamW
-					}
-				}
+			return b.ub, true
+		}
+		if sc.firstFit && b.ubFound && cutoff < inf {
+			for d, a := range b.ubRow {
+				out[d] = m.member(p, cost, d, int(a))
+			}
+			return b.ub, true
+		}
+		if b.ub < inf {
+			ubF = float64(b.ub) + 0.5
+		}
+		sel = b.sel
+	}
+	minU, maxU := m.minU, M1-1
+	// pruned reports that no completion of a state of day d (minutes-free
+	// index q, mu units) with price v can stay within the upper bound.
+	reach := !sc.exact && m.maxRem != nil
+	pruned := func(v int64, d, q, mu int) bool {
+		at := d*Q + q
+		if reach {
+			if hi := m.maxRem[at]; hi < 0 || mu+int(hi) < minU || mu+int(m.minRem[at]) > maxU {
+				return true
 			}
 		}
+		fv := float64(v)
+		for _, k := range sel {
+			lam := b.lam[k]
+			t := b.h[k*days*Q+at]
+			if lam > 0 {
+				if rem := minU - mu; rem > 0 {
+					t += lam * float64(rem)
+				}
+			} else if lam < 0 {
+				t += lam * float64(maxU-mu)
+			}
+			if fv+t > ubF {
+				return true
+			}
+		}
+		return false
 	}
 	prev := sc.prev
 	// Day 0.
-	setPrices(0)
 	minLeft := func(d int) int { return m.minU - (days-1-d)*m.maxLenU } // least minutes needed by day d
-	if c := cost[S]; c < inf && 0 >= minLeft(0) {
+	if c := b.off[0]; c < inf && 0 >= minLeft(0) && !pruned(c, 0, m.q(workStates, 0, 0), 0) {
 		j := idx(workStates, 0, 0, 0)
 		cur[j] = c
 		act = append(act, int32(j))
 	}
 	for a := range nA {
-		c := price[a]
+		c := b.price[a]
 		cn := m.cntNext[a]
 		if c >= inf || m.lenU[a] >= M1 || cn < 0 || m.lenU[a] < minLeft(0) {
 			continue
@@ -410,7 +463,7 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 		if m.weekend[0] != 0 && !m.relaxW {
 			w = 1
 		}
-		if w >= W1 {
+		if w >= W1 || pruned(c, 0, m.q(a*m.maxC, int(cn), w), m.lenU[a]) {
 			continue
 		}
 		j := idx(a*m.maxC, int(cn), m.lenU[a], w)
@@ -418,9 +471,9 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 		act = append(act, int32(j))
 	}
 	for d := 1; d < days; d++ {
-		setPrices(d)
+		price := b.price[d*nA : (d+1)*nA]
 		pv := prev[d*N : (d+1)*N]
-		offCost := cost[d*(S+1)+S]
+		offCost := b.off[d]
 		wk := m.weekend[d]
 		need := minLeft(d)
 		nact = nact[:0]
@@ -447,7 +500,7 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 					offNext = workStates + min(r+1, m.offCap) - 1
 				}
 				k := idx(offNext, cnt, mu, w)
-				if v := c + offCost; v < nxt[k] {
+				if v := c + offCost; v < nxt[k] && !pruned(v, d, m.q(offNext, cnt, w), mu) {
 					if nxt[k] >= inf {
 						nact = append(nact, int32(k))
 					}
@@ -467,27 +520,27 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 			if w2 >= W1 {
 				continue
 			}
-			for b := range nA {
-				pc := price[b]
+			for nb := range nA {
+				pc := price[nb]
 				if pc >= inf {
 					continue
 				}
 				var ns int
 				if working {
-					if m.forbid[a*nA+b] {
+					if m.forbid[a*nA+nb] {
 						continue
 					}
-					ns = b*m.maxC + r
+					ns = nb*m.maxC + r
 				} else {
-					ns = b * m.maxC
+					ns = nb * m.maxC
 				}
-				mu2 := mu + m.lenU[b]
-				cn := m.cntNext[cnt*nA+b]
+				mu2 := mu + m.lenU[nb]
+				cn := m.cntNext[cnt*nA+nb]
 				if mu2 >= M1 || mu2 < need || cn < 0 {
 					continue
 				}
 				k := idx(ns, int(cn), mu2, w2)
-				if v := c + pc; v < nxt[k] {
+				if v := c + pc; v < nxt[k] && !pruned(v, d, m.q(ns, int(cn), w2), mu2) {
 					if nxt[k] >= inf {
 						nact = append(nact, int32(k))
 					}
@@ -514,20 +567,29 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int) (int6
 	for d := days - 1; d >= 0; d-- {
 		rs := at / (C * M1 * W1)
 		if rs < workStates {
-			// The cheapest member of the class (first on ties).
-			best := -1
-			for _, s := range m.members[rs/m.maxC] {
-				if best < 0 || cost[d*(S+1)+s] < cost[d*(S+1)+best] {
-					best = s
-				}
-			}
-			out[d] = best
+			out[d] = m.member(p, cost, d, rs/m.maxC)
 		} else {
 			out[d] = Off
 		}
 		at = int(prev[d*N+at])
 	}
 	return best, true
+}
+
+// member is the shift worked for class a (or Off for a < 0) on day d: the
+// cheapest member of the class, first on ties.
+func (m *rowModel) member(p *Problem, cost []int64, d, a int) int {
+	if a < 0 {
+		return Off
+	}
+	S := len(p.Shifts)
+	best := -1
+	for _, s := range m.members[a] {
+		if best < 0 || cost[d*(S+1)+s] < cost[d*(S+1)+best] {
+			best = s
+		}
+	}
+	return best
 }
 
 // weekendsWorked counts the weekends in which row works at least one day.

@@ -201,7 +201,20 @@ func (w *worker) prices(e int) {
 // coverage. It reports whether a feasible row was found.
 func (w *worker) reoptimise(e int) bool {
 	w.prices(e)
-	if _, ok := w.models[e].bestRow(w.p, w.cost, &w.sc, w.tmp); !ok {
+	// A feasible current row bounds the search: only rows no worse are
+	// wanted, and one exists.
+	cutoff := int64(inf)
+	if w.ok[e] {
+		S := w.S
+		cutoff = 0
+		for d, s := range w.rows[e] {
+			if s == Off {
+				s = S
+			}
+			cutoff += w.cost[d*(S+1)+s]
+		}
+	}
+	if _, ok := w.models[e].bestRowWithin(w.p, w.cost, &w.sc, w.tmp, cutoff); !ok {
 		return false
 	}
 	w.setRow(e, w.tmp)
