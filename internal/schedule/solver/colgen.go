@@ -328,6 +328,10 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 	nextRounding := roundFirst * F
 	w.sc.firstFit = true
 	defer func() { w.sc.firstFit = false }()
+	// ps are the duals pricing uses: the master's, smoothed (see
+	// dualSmoothing); exact is set when they equal the master's.
+	ps := make([]float64, len(lp.y))
+	smoothed, exact := false, true
 	for {
 		obj, optimal := lp.solve(20000, stop)
 		if !optimal || stop() {
@@ -344,6 +348,16 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 			w.sc.firstFit = true
 			nextRounding += roundEvery * F
 		}
+		if !smoothed || dualSmoothing == 0 {
+			copy(ps, lp.y)
+			exact = true
+		} else {
+			for i, y := range lp.y {
+				ps[i] = dualSmoothing*ps[i] + (1-dualSmoothing)*y
+			}
+			exact = false
+		}
+		smoothed = true
 		added := 0
 		for range chunk {
 			if stop() {
@@ -353,7 +367,7 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 			next = (next + 1) % F
 			e := free[fi]
 			priced++
-			if added == 0 {
+			if added == 0 && exact {
 				// Priced at the duals of the current master.
 				idle++
 			}
@@ -361,15 +375,23 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 			for d := range p.Days {
 				base := d * (S + 1)
 				for s := range S {
-					pi := lp.y[F+d*S+s]
-					w.cost[base+s] = int64(math.Round(cgScale * (float64(req[base+s]) - pi)))
+					w.cost[base+s] = int64(math.Round(cgScale * (float64(req[base+s]) - ps[F+d*S+s])))
 				}
 				w.cost[base+S] = cgScale * req[base+S]
 			}
 			// Only rows of negative reduced cost are wanted.
-			cutoff := int64(math.Ceil(cgScale*lp.y[fi]-0.01)) - 1
-			v, ok := w.models[e].bestRowWithin(p, w.cost, &w.sc, row, cutoff)
-			if !ok || float64(v)/cgScale-lp.y[fi] >= -1e-6 {
+			cutoff := int64(math.Ceil(cgScale*ps[fi]-0.01)) - 1
+			if _, ok := w.models[e].bestRowWithin(p, w.cost, &w.sc, row, cutoff); !ok {
+				continue
+			}
+			// The column must price out against the master's own duals.
+			rc := float64(w.rowReq(e, row)) - lp.y[fi]
+			for d, s := range row {
+				if s != Off {
+					rc -= lp.y[F+d*S+s]
+				}
+			}
+			if rc >= -1e-6 {
 				continue
 			}
 			n := len(pool.rows[e])
@@ -382,5 +404,18 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 		if idle >= F {
 			return obj, true
 		}
+		if added == 0 {
+			// Smoothed duals found nothing (mispricing): price the
+			// next chunk at the master's own duals.
+			smoothed = false
+		}
 	}
 }
+
+// dualSmoothing is the weight of the previous pricing duals in the next
+// ones (Neame's smoothing): column generation on a degenerate master
+// jumps between extreme dual solutions and generates columns that enter
+// at level zero; prices averaged over successive masters are closer to
+// the dual optimum. A chunk that finds no column at the smoothed duals is
+// priced again at the master's.
+const dualSmoothing = 0.5

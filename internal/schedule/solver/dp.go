@@ -406,7 +406,7 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int, cutof
 			}
 			return b.ub, true
 		}
-		if sc.firstFit && b.ubFound && cutoff < inf {
+		if sc.firstFit && b.goodEnough(b.lb, cutoff) {
 			for d, a := range b.ubRow {
 				out[d] = m.member(p, cost, d, int(a))
 			}
