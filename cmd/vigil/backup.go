@@ -14,12 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"vigil/internal/alarm"
 	"vigil/internal/config"
 	"vigil/internal/store"
 )
 
 // A backup is a gzipped tar holding vigil.db (a consistent snapshot taken
-// with VACUUM INTO while the server keeps running) and the blobs/ tree.
+// with VACUUM INTO while the server keeps running, including the alarm
+// signals still waiting in alarm-inbox.db) and the blobs/ tree.
 
 func runBackup(ctx context.Context, args []string, s stdio) int {
 	var cfg config.Config
@@ -55,10 +57,11 @@ func backup(ctx context.Context, s stdio, cfg config.Config, out string) error {
 		return err
 	}
 	// VACUUM INTO reads one consistent snapshot; writers carry on meanwhile.
-	_, err = db.Exec(ctx, `VACUUM INTO ?`, snap)
+	// Signals the alarm receiver has ACKed but not yet applied come along.
+	err = alarm.Snapshot(ctx, db, snap, time.Now())
 	db.Close()
 	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+		return err
 	}
 	part := out + ".part"
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -209,8 +212,12 @@ func restore(ctx context.Context, s stdio, cfg config.Config, in string, force b
 	if err != nil || ok != "ok" {
 		return &exitErr{1, fmt.Sprintf("backup database failed its integrity check: %v %s", err, ok)}
 	}
+	// The alarm inbox file belongs to the replaced database: signals it
+	// holds were received after the backup and are not part of it.
+	inbox := filepath.Join(cfg.Data, alarm.InboxFile+".db")
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(dbPath + suffix)
+		os.Remove(inbox + suffix)
 	}
 	if err := os.Rename(filepath.Join(stage, "vigil.db"), dbPath); err != nil {
 		return err

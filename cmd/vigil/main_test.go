@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
+
+	"vigil/internal/alarm"
+	"vigil/internal/store"
 )
 
 // vigil runs the CLI in-process and returns exit code, stdout and stderr.
@@ -88,6 +93,15 @@ func TestBackupRestore(t *testing.T) {
 	if code, _, errs := vigil(t, "", "demo", d); code != 0 {
 		t.Fatal(errs)
 	}
+	// A signal the receiver has ACKed but not yet applied is part of the
+	// backup, and is applied by a server started on the restored copy.
+	ctx := context.Background()
+	pending := alarm.Event{OrgID: "o", Source: "dc09", DedupKey: "pending-at-backup", ReceivedAt: time.Now().UTC(), Class: "poll", Kind: alarm.KindPoll}
+	withInbox(t, filepath.Join(data, "vigil.db"), func(s *alarm.Service) {
+		if err := s.Enqueue(ctx, []alarm.Event{pending}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	out := filepath.Join(t.TempDir(), "b.tar.gz")
 	if code, o, errs := vigil(t, "", "backup", d, "--out", out); code != 0 || !strings.Contains(o, "backup written") {
 		t.Fatalf("backup: %d %s %s", code, o, errs)
@@ -102,6 +116,23 @@ func TestBackupRestore(t *testing.T) {
 	}
 	if code, o, _ := vigil(t, "", "audit", "verify", "--data="+fresh); code != 0 || !strings.Contains(o, "intact") {
 		t.Fatalf("restored audit: %d %s", code, o)
+	}
+	withInbox(t, filepath.Join(fresh, "vigil.db"), func(s *alarm.Service) {
+		if n, err := s.Apply(ctx, 100); err != nil || n != 1 {
+			t.Fatalf("restored inbox: applied %d (%v), want the pending signal", n, err)
+		}
+		evs, err := s.Events(ctx, []string{"o"}, alarm.EventFilter{}, 10, 0)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("restored events: %v %+v", err, evs)
+		}
+	})
+	// Restoring over a data directory drops its inbox file: signals
+	// received after the backup are not part of the restored state.
+	if code, o, errs := vigil(t, "", "restore", d, "--in", out, "--force"); code != 0 {
+		t.Fatalf("restore --force: %d %s %s", code, o, errs)
+	}
+	if _, err := os.Stat(filepath.Join(data, alarm.InboxFile+".db")); !os.IsNotExist(err) {
+		t.Fatalf("inbox file after restore: %v", err)
 	}
 	// A damaged file is refused and leaves data alone.
 	bad := filepath.Join(t.TempDir(), "bad.tar.gz")
@@ -123,4 +154,21 @@ func TestDatabaseDownIsClear(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "--db") || !strings.Contains(errs, "--addr") || !strings.Contains(errs, "--alarm-retention-days") {
 		t.Fatalf("bad config: %d %s", code, errs)
 	}
+}
+
+// withInbox opens the SQLite database at path with its alarm inbox file.
+func withInbox(t *testing.T, path string, fn func(s *alarm.Service)) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	in, err := alarm.OpenInbox(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	fn(&alarm.Service{DB: db, Inbox: in, Now: time.Now})
 }

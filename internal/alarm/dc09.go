@@ -101,10 +101,11 @@ func (c *accountCache) byID(ctx context.Context, id string) (*Account, string, e
 	return a, site, nil
 }
 
-// sink implements receiver.Sink. A small group commit while nothing waits
-// in the inbox is applied in the ACK's own transaction: the lowest latency
-// to the console. A large one (the receiver is busy) or any while signals
-// wait (their order must be kept) becomes one inbox row, applied in bulk.
+// sink implements receiver.Sink: each group commit becomes one inbox row,
+// applied in bulk. Only when the inbox shares the main database (on
+// PostgreSQL) is a small group commit while nothing waits applied in the
+// ACK's own transaction instead: the lowest latency to the console, where
+// the ACK does not wait for another writer's transactions anyway.
 type sink struct {
 	c *accountCache
 	m *Module
@@ -126,7 +127,7 @@ func (k sink) Commit(ctx context.Context, batch []receiver.Signal) error {
 		}
 		events = append(events, FromSignal(sig, a, site)...)
 	}
-	if len(events) < spillAt && k.m.backlog.size() == 0 {
+	if k.m.S.sharedInbox() && len(events) < spillAt && k.m.backlog.size() == 0 {
 		return k.m.S.Ingest(ctx, events)
 	}
 	if err := k.m.backlog.wait(ctx); err != nil {

@@ -2,12 +2,15 @@ package alarm
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"vigil/internal/store"
 )
@@ -16,16 +19,95 @@ import (
 // group commit to alarm_inbox as one row (a few pages at the end of a
 // small table) and the panels are ACKed after that commit: the signal is
 // durable. Apply then moves inbox rows into alarm_events and alarms in
-// larger transactions and deletes them in the same transaction, so a crash
-// between the two steps only delays the signals (they are applied after the
-// restart), never loses or doubles them. Applying one signal touches a page
-// of every alarm_events index; doing it for thousands of signals per
-// transaction instead of the hundred a group commit holds is what lets the
-// receiver keep up with tens of thousands of signals per second.
+// larger transactions, so a crash between the two steps only delays the
+// signals (they are applied after the restart), never loses or doubles
+// them. Applying one signal touches a page of every alarm_events index;
+// doing it for thousands of signals per transaction instead of the
+// hundred a group commit holds is what lets the receiver keep up with tens
+// of thousands of signals per second.
+//
+// Where the inbox lives depends on the engine. SQLite has one writer per
+// file, so the inbox is a sibling file (InboxFile): the receiver's commits
+// never wait behind an apply, an operator's click or a pruning batch in
+// the main database, which keeps the ACK fast while applies grow large.
+// The apply transaction records the last applied inbox row in the main
+// database (alarm_inbox_applied), so after a crash no row is applied twice
+// or skipped; applied rows are deleted from the inbox afterwards. On
+// PostgreSQL the inbox is a table of the main database, and rows are
+// deleted in the apply transaction itself.
+
+// InboxFile names the SQLite inbox beside the main database file.
+const InboxFile = "alarm-inbox"
 
 // inboxLock serialises appliers across servers on PostgreSQL, so a panel's
 // signals are applied in order and none twice (SQLite has one writer).
 const inboxLock = 0x76_69_67_69_6c_01 // "vigil" + 1
+
+// inboxSchema creates the sibling file's tables. AUTOINCREMENT: a seq is
+// never reused after the table emptied, since the main database remembers
+// the last one applied. A backup pins the inbox (alarm_inbox_pins) so that
+// rows applied while it copies the main database stay until it copied them.
+const inboxSchema = `CREATE TABLE IF NOT EXISTS alarm_inbox (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	received_at  TIMESTAMP NOT NULL,
+	events       BLOB NOT NULL -- encodeEvents
+);
+CREATE TABLE IF NOT EXISTS alarm_inbox_meta (epoch TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alarm_inbox_pins (id TEXT PRIMARY KEY, at TIMESTAMP NOT NULL)`
+
+// pinTTL is how long a backup's pin holds applied rows; a backup killed
+// midway must not make the inbox grow forever.
+const pinTTL = time.Hour
+
+// Inbox is where the receiver's signals wait to be applied.
+type Inbox struct {
+	db    *store.DB // a sibling file (SQLite) or the main database
+	side  bool      // db is a sibling file
+	epoch string    // side: the file's identity
+	mu    sync.Mutex
+	seq   int64 // side: the last row applied
+	old   bool  // side: the main database's own alarm_inbox may hold rows
+}
+
+// OpenInbox opens the inbox of the main database db: on SQLite the sibling
+// file (created if needed), on PostgreSQL the main database's table.
+func OpenInbox(ctx context.Context, db *store.DB) (*Inbox, error) {
+	idb, err := db.Sibling(ctx, InboxFile)
+	if err != nil {
+		return nil, fmt.Errorf("alarm inbox: %w", err)
+	}
+	in := &Inbox{db: idb, side: idb != db, old: true}
+	if !in.side {
+		return in, nil
+	}
+	err = idb.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, inboxSchema); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `SELECT epoch FROM alarm_inbox_meta`).Scan(&in.epoch)
+		if errors.Is(err, sql.ErrNoRows) {
+			in.epoch = store.NewID()
+			_, err = tx.Exec(ctx, `INSERT INTO alarm_inbox_meta (epoch) VALUES (?)`, in.epoch)
+		}
+		return err
+	})
+	if err == nil {
+		err = db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM alarm_inbox_applied WHERE epoch = ?`, in.epoch).Scan(&in.seq)
+	}
+	if err != nil {
+		idb.Close()
+		return nil, fmt.Errorf("alarm inbox: %w", err)
+	}
+	return in, nil
+}
+
+// Close closes the sibling file, if there is one.
+func (in *Inbox) Close() error {
+	if in.side {
+		return in.db.Close()
+	}
+	return nil
+}
 
 // queued is an event as it waits in the inbox: the stored fields plus those
 // derived from its account on receipt, so applying needs no lookup.
@@ -40,39 +122,130 @@ type queued struct {
 	SiteName string `json:"sn,omitempty"`
 }
 
+// sharedInbox reports whether the inbox is a table of the main database
+// (PostgreSQL, or a Service without an Inbox, as in tests).
+func (s *Service) sharedInbox() bool { return s.Inbox == nil || !s.Inbox.side }
+
 // Enqueue makes events durable in the inbox with one INSERT; Apply turns
 // them into alarm events and alarms.
 func (s *Service) Enqueue(ctx context.Context, events []Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	qs := make([]queued, len(events))
 	for i := range events {
-		e := &events[i]
-		if e.ID == "" {
-			e.ID = store.NewID()
+		if events[i].ID == "" {
+			events[i].ID = store.NewID()
 		}
-		qs[i] = queued{Event: *e, Key: e.DedupKey, Type: e.Type, Priority: e.Priority, ZoneName: e.ZoneName, ZoneID: e.ZoneID,
-			DeviceID: e.DeviceID, SiteName: e.SiteName}
 	}
-	b, err := json.Marshal(qs)
-	if err != nil {
-		return fmt.Errorf("alarm inbox: %w", err)
+	db, data := s.DB, any(nil)
+	if s.sharedInbox() {
+		b, err := encodeJSON(events)
+		if err != nil {
+			return err
+		}
+		data = string(b)
+	} else {
+		db, data = s.Inbox.db, encodeEvents(nil, events)
 	}
 	now := s.Now().UTC()
-	return s.DB.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox (received_at, events) VALUES (?, ?)`, now, string(b)); err != nil {
+	return db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox (received_at, events) VALUES (?, ?)`, now, data); err != nil {
 			return fmt.Errorf("alarm inbox: %w", err)
 		}
 		return nil
 	})
 }
 
-// Apply applies the oldest inbox rows, up to about maxEvents events, in one
-// transaction that also deletes them, and publishes after commit. It
-// returns the number of events taken from the inbox (duplicates included);
-// 0 means the inbox was empty.
+// encodeJSON is the shared inbox table's form of events (a TEXT column).
+func encodeJSON(events []Event) ([]byte, error) {
+	qs := make([]queued, len(events))
+	for i := range events {
+		e := &events[i]
+		qs[i] = queued{Event: *e, Key: e.DedupKey, Type: e.Type, Priority: e.Priority, ZoneName: e.ZoneName, ZoneID: e.ZoneID,
+			DeviceID: e.DeviceID, SiteName: e.SiteName}
+	}
+	b, err := json.Marshal(qs)
+	if err != nil {
+		return nil, fmt.Errorf("alarm inbox: %w", err)
+	}
+	return b, nil
+}
+
+func decodeJSON(data []byte) ([]Event, error) {
+	var qs []queued
+	if err := json.Unmarshal(data, &qs); err != nil {
+		return nil, err
+	}
+	events := make([]Event, len(qs))
+	for i, q := range qs {
+		e := q.Event
+		e.DedupKey, e.Type, e.Priority, e.ZoneName, e.ZoneID, e.DeviceID, e.SiteName = q.Key, q.Type, q.Priority, q.ZoneName,
+			q.ZoneID, q.DeviceID, q.SiteName
+		events[i] = e
+	}
+	return events, nil
+}
+
+// Apply applies the oldest inbox rows, up to about maxEvents events, and
+// publishes after commit. It returns the number of events taken from the
+// inbox (duplicates included); 0 means the inbox was empty.
 func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
+	if s.sharedInbox() {
+		return s.applyShared(ctx, maxEvents)
+	}
+	in := s.Inbox
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.old {
+		// Rows an earlier version left in the main database's inbox, or
+		// a restored backup's: older than anything in the sibling file.
+		n, err := s.applyShared(ctx, maxEvents)
+		if n > 0 || err != nil {
+			return n, err
+		}
+		in.old = false
+	}
+	// A reader of the inbox file: neither the receiver nor the main
+	// writer waits while the batch is read and decoded.
+	rows, err := in.db.Query(ctx, `SELECT seq, events FROM alarm_inbox WHERE seq > ? ORDER BY seq LIMIT 256`, in.seq)
+	if err != nil {
+		return 0, fmt.Errorf("alarm inbox: %w", err)
+	}
+	seqs, events, err := s.readInbox(rows, maxEvents, decodeEvents)
+	if err != nil || len(seqs) == 0 {
+		return 0, err
+	}
+	last := seqs[len(seqs)-1]
+	now := s.Now().UTC()
+	var res applied
+	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if res, err = apply(ctx, tx, events, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox_applied (epoch, seq) VALUES (?, ?)
+			ON CONFLICT (epoch) DO UPDATE SET seq = excluded.seq`, in.epoch, last); err != nil {
+			return fmt.Errorf("alarm inbox: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	in.seq = last
+	s.announce(res)
+	// Applied rows are garbage now; a delete that fails is repeated by
+	// the next apply, and rows stay while a backup pins the inbox.
+	if _, err := in.db.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
+		last, now.Add(-pinTTL)); err != nil && ctx.Err() == nil {
+		s.logger().Warn("alarm inbox: deleting applied rows", "err", err)
+	}
+	return len(events), nil
+}
+
+// applyShared applies inbox rows of the main database and deletes them in
+// the same transaction.
+func (s *Service) applyShared(ctx context.Context, maxEvents int) (int, error) {
 	// A reader answers "empty" without taking the writer the receiver
 	// waits on (the applier also polls every second).
 	var waiting bool
@@ -96,43 +269,20 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		if err != nil {
 			return fmt.Errorf("alarm inbox: %w", err)
 		}
-		var seqs []string
-		var events []Event
-		for len(events) < maxEvents && rows.Next() {
-			var seq int64
-			var data string
-			if err := rows.Scan(&seq, &data); err != nil {
-				rows.Close()
-				return fmt.Errorf("alarm inbox: %w", err)
-			}
-			seqs = append(seqs, strconv.FormatInt(seq, 10))
-			var qs []queued
-			if err := json.Unmarshal([]byte(data), &qs); err != nil {
-				// Only a row this code did not write can fail here; keep
-				// it out of the way rather than stop every alarm behind it.
-				s.logger().Error("alarm inbox: undecodable row dropped", "seq", seq, "err", err, "data", truncate(data, 2000))
-				continue
-			}
-			for _, q := range qs {
-				e := q.Event
-				e.DedupKey, e.Type, e.Priority, e.ZoneName, e.ZoneID, e.DeviceID, e.SiteName = q.Key, q.Type, q.Priority, q.ZoneName,
-					q.ZoneID, q.DeviceID, q.SiteName
-				events = append(events, e)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("alarm inbox: %w", err)
-		}
-		if len(seqs) == 0 {
-			return nil
+		seqs, events, err := s.readInbox(rows, maxEvents, decodeJSON)
+		if err != nil || len(seqs) == 0 {
+			return err
 		}
 		if res, err = apply(ctx, tx, events, now); err != nil {
 			return err
 		}
 		// seq is an integer column: the IN list is built from integers
 		// only, so it is inlined rather than bound as text parameters.
-		if _, err := tx.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq IN (`+strings.Join(seqs, ",")+`)`); err != nil {
+		list := make([]string, len(seqs))
+		for i, q := range seqs {
+			list[i] = strconv.FormatInt(q, 10)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq IN (`+strings.Join(list, ",")+`)`); err != nil {
 			return fmt.Errorf("alarm inbox: %w", err)
 		}
 		n = len(events)
@@ -143,6 +293,34 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	}
 	s.announce(res)
 	return n, nil
+}
+
+// readInbox decodes inbox rows (seq, events) in order until about
+// maxEvents events were read, and closes rows.
+func (s *Service) readInbox(rows *sql.Rows, maxEvents int, decode func([]byte) ([]Event, error)) ([]int64, []Event, error) {
+	defer rows.Close()
+	var seqs []int64
+	var events []Event
+	for len(events) < maxEvents && rows.Next() {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			return nil, nil, fmt.Errorf("alarm inbox: %w", err)
+		}
+		seqs = append(seqs, seq)
+		evs, err := decode(data)
+		if err != nil {
+			// Only a row this code did not write can fail here; keep it
+			// out of the way rather than stop every alarm behind it.
+			s.logger().Error("alarm inbox: undecodable row dropped", "seq", seq, "err", err, "data", truncate(string(data), 2000))
+			continue
+		}
+		events = append(events, evs...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("alarm inbox: %w", err)
+	}
+	return seqs, events, nil
 }
 
 // backlog bounds how far the applier may fall behind the receiver: the
@@ -202,4 +380,61 @@ func (s *Service) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return s.Log
+}
+
+// Snapshot writes a consistent copy of the SQLite database db to path
+// (VACUUM INTO, while the server keeps running). Signals still waiting in
+// the inbox file go into the copy's own alarm_inbox table, where a server
+// started on the copy applies them first. While it copies, the inbox keeps
+// applied rows (a pin), so no row can be applied after the snapshot was
+// taken and deleted before it was read.
+func Snapshot(ctx context.Context, db *store.DB, path string, now time.Time) error {
+	in, err := OpenInbox(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	pin := store.NewID()
+	if _, err := in.db.Exec(ctx, `INSERT INTO alarm_inbox_pins (id, at) VALUES (?, ?)`, pin, now.UTC()); err != nil {
+		return fmt.Errorf("alarm inbox pin: %w", err)
+	}
+	defer in.db.Exec(context.WithoutCancel(ctx), `DELETE FROM alarm_inbox_pins WHERE id = ?`, pin)
+	if _, err := db.Exec(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	snap, err := store.Open(ctx, path)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer snap.Close()
+	var applied int64
+	if err := snap.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM alarm_inbox_applied WHERE epoch = ?`, in.epoch).Scan(&applied); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	rows, err := in.db.Query(ctx, `SELECT received_at, events FROM alarm_inbox WHERE seq > ? ORDER BY seq`, applied)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer rows.Close()
+	return snap.Write(ctx, func(tx *store.Tx) error {
+		for rows.Next() {
+			var at time.Time
+			var data []byte
+			if err := rows.Scan(&at, &data); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
+			events, err := decodeEvents(data)
+			if err != nil {
+				return fmt.Errorf("snapshot: inbox row: %w", err)
+			}
+			b, err := encodeJSON(events)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox (received_at, events) VALUES (?, ?)`, at, string(b)); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
+		}
+		return rows.Err()
+	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,59 +20,87 @@ import (
 // would have applied it, also by a fresh Service (a restart between ACK and
 // apply), in bounded transactions, with retransmissions across inbox rows
 // recorded once and nothing left behind.
+// On SQLite it runs twice: with the main database's table, as on
+// PostgreSQL, and with the inbox file the server uses.
 func TestInboxApply(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-		s, a := fixture(t, db, &now)
-		ev := func(key, zone, typ, kind string) Event {
-			e := testEvent(a, now, key, zone, typ, kind)
-			e.ZoneName, e.SiteName = "Zone "+zone, "Bank Branch 7"
-			return e
-		}
-		if err := s.Enqueue(ctx, []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k1", "1", TypeTrouble, KindAlarm),
-			ev("k2", "1", TypeTrouble, KindAlarm), ev("k3", "2", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}); err != nil {
-			t.Fatal(err)
-		}
-		// A retransmission lands in a second row.
-		if err := s.Enqueue(ctx, []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}); err != nil {
-			t.Fatal(err)
-		}
-		if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 0 {
-			t.Fatalf("%d events stored before apply", n)
-		}
+	storetest.Each(t, func(t *testing.T, db *store.DB) { testInboxApply(t, db, false) })
+	t.Run("sqlite-file", func(t *testing.T) { testInboxApply(t, storetest.SQLite(t), true) })
+}
 
-		restarted := &Service{DB: db, Now: func() time.Time { return now }}
-		var published []*Alarm
-		restarted.Publish = func(as []*Alarm, _ []Event) { published = append(published, as...) }
-		var got []int
-		for {
-			n, err := restarted.Apply(ctx, 3)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, n)
-			if n == 0 {
-				break
-			}
+func testInboxApply(t *testing.T, db *store.DB, file bool) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, a := fixture(t, db, &now)
+	inbox := func() *Inbox { return nil }
+	if file {
+		inbox = func() *Inbox { return openInbox(t, db) }
+	}
+	s.Inbox = inbox()
+	ev := func(key, zone, typ, kind string) Event {
+		e := testEvent(a, now, key, zone, typ, kind)
+		e.ZoneName, e.SiteName = "Zone "+zone, "Bank Branch 7"
+		return e
+	}
+	if err := s.Enqueue(ctx, []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k1", "1", TypeTrouble, KindAlarm),
+		ev("k2", "1", TypeTrouble, KindAlarm), ev("k3", "2", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}); err != nil {
+		t.Fatal(err)
+	}
+	// A retransmission lands in a second row.
+	if err := s.Enqueue(ctx, []Event{ev("k1", "1", TypeTrouble, KindAlarm), ev("k4", "9", TypeFire, KindAlarm)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 0 {
+		t.Fatalf("%d events stored before apply", n)
+	}
+
+	restarted := &Service{DB: db, Inbox: inbox(), Now: func() time.Time { return now }}
+	var published []*Alarm
+	restarted.Publish = func(as []*Alarm, _ []Event) { published = append(published, as...) }
+	var got []int
+	for {
+		n, err := restarted.Apply(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if fmt.Sprint(got) != "[5 2 0]" { // one row per transaction once 3 events are reached
-			t.Fatalf("events per Apply: %v, want [5 2 0]", got)
+		got = append(got, n)
+		if n == 0 {
+			break
 		}
-		as, _ := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
-		if len(as) != 3 || as[0].Type != TypeFire || as[1].Signals != 2 || as[1].ZoneName != "Zone 1" {
-			t.Fatalf("queue: fire first, trouble grouped with 2 signals: %+v", as)
-		}
-		if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 4 {
-			t.Fatalf("events stored: %d, want 4", n)
-		}
-		if n := count(t, db, `SELECT COUNT(*) FROM alarm_inbox`); n != 0 {
-			t.Fatalf("%d inbox rows left", n)
-		}
-		if len(published) != 3 || published[0].SiteName != "Bank Branch 7" {
-			t.Fatalf("published after apply: %+v", published)
-		}
-	})
+	}
+	if fmt.Sprint(got) != "[5 2 0]" { // one row per transaction once 3 events are reached
+		t.Fatalf("events per Apply: %v, want [5 2 0]", got)
+	}
+	as, _ := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+	if len(as) != 3 || as[0].Type != TypeFire || as[1].Signals != 2 || as[1].ZoneName != "Zone 1" {
+		t.Fatalf("queue: fire first, trouble grouped with 2 signals: %+v", as)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 4 {
+		t.Fatalf("events stored: %d, want 4", n)
+	}
+	if n := inboxRows(t, s); n != 0 {
+		t.Fatalf("%d inbox rows left", n)
+	}
+	if len(published) != 3 || published[0].SiteName != "Bank Branch 7" {
+		t.Fatalf("published after apply: %+v", published)
+	}
+}
+
+func openInbox(t *testing.T, db *store.DB) *Inbox {
+	t.Helper()
+	in, err := OpenInbox(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.Close() })
+	return in
+}
+
+// inboxRows counts the rows waiting in s's inbox.
+func inboxRows(t *testing.T, s *Service) int {
+	if s.sharedInbox() {
+		return count(t, s.DB, `SELECT COUNT(*) FROM alarm_inbox`)
+	}
+	return count(t, s.Inbox.db, `SELECT COUNT(*) FROM alarm_inbox`)
 }
 
 // TestInboxConcurrentAppliers: appliers racing over one inbox (several
@@ -200,4 +230,122 @@ func TestSinkSpillsWhenBusy(t *testing.T) {
 			t.Fatalf("backlog %d after the inbox drained", m.backlog.size())
 		}
 	})
+}
+
+// TestInboxFileRecovery: with the inbox in its own file, a crash after the
+// apply committed but before the applied rows were deleted repeats
+// nothing; a new inbox file (its seqs start again at 1) is not mistaken
+// for applied; rows left in the main database's table by an earlier
+// version or a restored backup are applied first; and a backup's pin keeps
+// applied rows until it is removed.
+func TestInboxFileRecovery(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, a := fixture(t, db, &now)
+	s.Inbox = openInbox(t, db)
+	ev := func(key string) Event { return testEvent(a, now, key, "3", TypeBurglary, KindAlarm) }
+	drain := func(s *Service) {
+		t.Helper()
+		for {
+			n, err := s.Apply(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+	signals := func() int {
+		as, err := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+		if err != nil || len(as) != 1 {
+			t.Fatalf("alarms: %v %+v", err, as)
+		}
+		return as[0].Signals
+	}
+
+	// Legacy rows in the main database come first.
+	legacy, _ := encodeJSON([]Event{ev("old")})
+	if _, err := db.Exec(ctx, `INSERT INTO alarm_inbox (received_at, events) VALUES (?, ?)`, now, string(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, []Event{ev("a"), ev("b")}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Apply(ctx, 1000); err != nil || n != 1 {
+		t.Fatalf("first apply took %d (%v), want the 1 legacy event", n, err)
+	}
+	drain(s)
+	if signals() != 3 || count(t, db, `SELECT COUNT(*) FROM alarm_inbox`) != 0 || inboxRows(t, s) != 0 {
+		t.Fatalf("after drain: %d signals, %d legacy rows, %d inbox rows", signals(), count(t, db, `SELECT COUNT(*) FROM alarm_inbox`), inboxRows(t, s))
+	}
+
+	// A crash between the apply's commit and the delete: the rows are
+	// back in the file, but the main database says they were applied.
+	if err := s.Enqueue(ctx, []Event{ev("c")}); err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	var data []byte
+	if err := s.Inbox.db.QueryRow(ctx, `SELECT seq, events FROM alarm_inbox`).Scan(&seq, &data); err != nil {
+		t.Fatal(err)
+	}
+	drain(s)
+	if _, err := s.Inbox.db.Exec(ctx, `INSERT INTO alarm_inbox (seq, received_at, events) VALUES (?, ?, ?)`, seq, now, data); err != nil {
+		t.Fatal(err)
+	}
+	restarted := &Service{DB: db, Inbox: openInbox(t, db), Now: s.Now}
+	drain(restarted)
+	if signals() != 4 {
+		t.Fatalf("a row applied before the crash was applied again: %d signals, want 4", signals())
+	}
+
+	// A backup's pin keeps applied rows; without it they go.
+	if _, err := s.Inbox.db.Exec(ctx, `INSERT INTO alarm_inbox_pins (id, at) VALUES ('backup', ?)`, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Enqueue(ctx, []Event{ev("d")}); err != nil {
+		t.Fatal(err)
+	}
+	drain(restarted)
+	if n := inboxRows(t, restarted); n != 2 {
+		t.Fatalf("pinned: %d rows kept, want 2", n)
+	}
+	if _, err := s.Inbox.db.Exec(ctx, `DELETE FROM alarm_inbox_pins`); err != nil {
+		t.Fatal(err)
+	}
+	if err := restarted.Enqueue(ctx, []Event{ev("e")}); err != nil {
+		t.Fatal(err)
+	}
+	drain(restarted)
+	if n := inboxRows(t, restarted); n != 0 || signals() != 6 {
+		t.Fatalf("unpinned: %d rows kept, %d signals; want 0, 6", n, signals())
+	}
+
+	// A new inbox file starts at seq 1 under a new epoch.
+	restarted.Inbox.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(filepath.Dir(dbPath(t, db)), InboxFile+".db"+suffix))
+	}
+	fresh := &Service{DB: db, Inbox: openInbox(t, db), Now: s.Now}
+	if fresh.Inbox.epoch == s.Inbox.epoch || fresh.Inbox.seq != 0 {
+		t.Fatalf("new file: epoch %s (old %s), seq %d", fresh.Inbox.epoch, s.Inbox.epoch, fresh.Inbox.seq)
+	}
+	if err := fresh.Enqueue(ctx, []Event{ev("f")}); err != nil {
+		t.Fatal(err)
+	}
+	drain(fresh)
+	if signals() != 7 {
+		t.Fatalf("new inbox file's first row: %d signals, want 7", signals())
+	}
+}
+
+// dbPath is the SQLite file behind db.
+func dbPath(t *testing.T, db *store.DB) string {
+	var file string
+	if err := db.QueryRow(context.Background(), `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

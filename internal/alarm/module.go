@@ -34,6 +34,9 @@ type Options struct {
 	Retention time.Duration
 	// Tick is how often supervision and escalation run (default 5 s).
 	Tick time.Duration
+	// Inbox is where received signals wait to be applied (see OpenInbox;
+	// nil: the main database's table). The caller closes it after Run.
+	Inbox *Inbox
 	// Receiver tunes the DC-09 server (Accounts, Sink, callbacks and Now
 	// are set by the module).
 	Receiver receiver.Config
@@ -99,7 +102,7 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 	}
 	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{}),
 		backlog: newBacklog(maxBacklog), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
-	m.S = &Service{DB: db, Now: now, Log: log}
+	m.S = &Service{DB: db, Inbox: opts.Inbox, Now: now, Log: log}
 	m.cache = newAccountCache(m.S)
 	m.S.OnAccountsChanged = m.cache.Invalidate
 	m.unknown = &unknownRecorder{s: m.S, q: make(chan Unknown, 1024)}

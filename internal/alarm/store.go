@@ -18,9 +18,12 @@ import (
 // Service stores accounts, events and alarms. Every read takes the caller's
 // scope (the organisations they may see) explicitly.
 type Service struct {
-	DB  *store.DB
-	Now func() time.Time
-	Log *slog.Logger
+	DB *store.DB
+	// Inbox holds the receiver's signals until they are applied (nil: the
+	// main database's alarm_inbox table).
+	Inbox *Inbox
+	Now   func() time.Time
+	Log   *slog.Logger
 	// Publish announces committed changes (nil: nothing is published, as in
 	// tests without a bus). It is called after commit only.
 	Publish func(alarms []*Alarm, events []Event)
@@ -414,7 +417,14 @@ func (s *Service) Events(ctx context.Context, scope []string, f EventFilter, lim
 		q += ` AND org_id = ?`
 		args = append(args, f.OrgID)
 	}
-	q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
+	// Newest first. On SQLite that is the rowid order (events are inserted
+	// as they were received), which the account and alarm indexes deliver
+	// without a sort; PostgreSQL's account index ends with received_at.
+	if s.DB.Dialect == store.SQLite {
+		q += ` ORDER BY rowid DESC LIMIT ? OFFSET ?`
+	} else {
+		q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
+	}
 	rows, err := s.DB.Query(ctx, q, append(args, limit, offset)...)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,8 @@ type App struct {
 	Web   *web.Server
 	Blob  blob.Store // content-addressed files under <data>/blobs
 	Now   func() time.Time
+
+	inbox *alarm.Inbox // the DC-09 receiver's inbox (a sibling file on SQLite)
 }
 
 // Options are the parts tests replace.
@@ -80,6 +82,10 @@ func New(ctx context.Context, db *store.DB, cfg config.Config, log *slog.Logger,
 			db.Close()
 			return nil, fmt.Errorf("message bus: %w", err)
 		}
+	}
+	if a.inbox, err = alarm.OpenInbox(ctx, db); err != nil {
+		a.Close()
+		return nil, err
 	}
 	a.Auth = auth.NewService(db, opt.Now)
 	a.Orgs = &org.Service{DB: db, Now: opt.Now}
@@ -139,7 +145,7 @@ func (a *App) buildWeb() error {
 	if err != nil {
 		return err
 	}
-	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen, Retention: retention}); err != nil {
+	if a.Alarm, err = alarm.New(a.DB, a.Orgs, s, a.Bus, a.Log, a.Now, reg, alarm.Options{DC09Listen: a.Cfg.DC09Listen, Retention: retention, Inbox: a.inbox}); err != nil {
 		return err
 	}
 	a.Alarm.Register()
@@ -159,6 +165,9 @@ func (a *App) Close() error {
 	var err error
 	if a.Bus != nil {
 		err = a.Bus.Close()
+	}
+	if a.inbox != nil {
+		err = errors.Join(err, a.inbox.Close())
 	}
 	return errors.Join(err, a.DB.Close())
 }

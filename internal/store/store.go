@@ -38,6 +38,7 @@ const (
 // and a pool of readers. PostgreSQL uses one pool for both.
 type DB struct {
 	Dialect Dialect
+	path    string // SQLite: the database file
 	w, r    *sql.DB
 	ckpt    *sql.DB       // SQLite: the connection that checkpoints the WAL
 	stop    chan struct{} // closed by Close: the checkpointer ends
@@ -158,9 +159,22 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	db := &DB{Dialect: SQLite, w: w, r: r, ckpt: ckpt, stop: make(chan struct{}), stopped: make(chan struct{})}
+	db := &DB{Dialect: SQLite, path: path, w: w, r: r, ckpt: ckpt, stop: make(chan struct{}), stopped: make(chan struct{})}
 	go db.checkpointLoop()
 	return db, nil
+}
+
+// Sibling opens a second SQLite database named name+".db" beside db's
+// file, with the same settings. SQLite has one writer per file, so a
+// module whose commits must never wait behind the main database's
+// transactions (the alarm receiver's inbox) keeps them in a sibling. On
+// PostgreSQL, which has no such limit, it returns db itself: the caller
+// must not close it then.
+func (db *DB) Sibling(ctx context.Context, name string) (*DB, error) {
+	if db.Dialect != SQLite {
+		return db, nil
+	}
+	return openSQLite(ctx, filepath.Join(filepath.Dir(db.path), name+".db"))
 }
 
 // checkpointLoop copies committed WAL frames back into the database file
