@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -130,25 +131,77 @@ func (k sink) Commit(ctx context.Context, batch []receiver.Signal) error {
 	if k.m.S.sharedInbox() && len(events) < spillAt && k.m.backlog.size() == 0 {
 		return k.m.S.Ingest(ctx, events)
 	}
-	if err := k.m.backlog.wait(ctx); err != nil {
-		return err
+	// An overloaded applier slows the ACKs, except for a group commit that
+	// carries a life-safety alarm: it goes ahead of the inbox (see lane).
+	urgent := slices.ContainsFunc(events, lifeSafety)
+	if !urgent {
+		if err := k.m.backlog.wait(ctx); err != nil {
+			return err
+		}
 	}
 	if err := k.m.S.Enqueue(ctx, events); err != nil {
 		return err
 	}
 	k.m.backlog.add(len(events))
-	wake := k.m.wake
-	for i := range events {
-		if events[i].Kind == KindAlarm && events[i].Priority == PriorityLife && !events[i].OnTest {
-			wake = k.m.urgent
-			break
-		}
+	notify(k.m.wake)
+	return nil
+}
+
+// accept implements receiver.Config.OnAccept: a signal's life-safety
+// alarms go to the lane the moment it was read, so neither a full commit
+// queue nor the inbox delays them.
+func (m *Module) accept(ctx context.Context, sig receiver.Signal) {
+	a, site, err := m.cache.byID(ctx, sig.Account.Ref)
+	if err != nil || a == nil {
+		return // the group commit meets the same error and NAKs
 	}
+	if events := FromSignal(sig, a, site); slices.ContainsFunc(events, lifeSafety) {
+		m.lane.add(events)
+		notify(m.urgent)
+	}
+}
+
+// notify wakes whoever waits on ch without blocking.
+func notify(ch chan struct{}) {
 	select {
-	case wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
-	return nil
+}
+
+// lane holds life-safety alarm signals to apply ahead of everything else:
+// in a storm thousands of trouble signals may wait for a group commit or
+// in the inbox, and a fire alarm must not wait behind them. The lane's
+// transaction makes them durable in the main database; the panel is still
+// ACKed only after its group commit, and when the inbox reaches the same
+// signals later they are known duplicates. Applying out of order is safe
+// because alarms keep their latest times (a restore or cancel received
+// before an alarm does not touch it, see apply).
+type lane struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+// lifeSafety reports whether e is a fire, panic or medical alarm (not on test).
+func lifeSafety(e Event) bool { return e.Kind == KindAlarm && e.Priority == PriorityLife && !e.OnTest }
+
+// add keeps events' life-safety alarms.
+func (l *lane) add(events []Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range events {
+		if lifeSafety(e) {
+			l.events = append(l.events, e)
+		}
+	}
+}
+
+func (l *lane) take() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.events
+	l.events = nil
+	return out
 }
 
 // unknownRecorder writes "unknown account" signals off the receiver's hot

@@ -186,20 +186,7 @@ func TestSinkSpillsWhenBusy(t *testing.T) {
 		}
 		k := sink{c: m.cache, m: m}
 		seq := 0
-		signals := func(n int) []receiver.Signal {
-			var out []receiver.Signal
-			for range n {
-				seq++
-				f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(seq), Line: "0", HasLine: true, Account: a.Number,
-					Data: fmt.Sprintf("#%s|1130 01 %03d", a.Number, seq), Timestamp: now, HasTimestamp: true}
-				raw, err := f.Marshal(nil, nil, dc09.Quirks{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, receiver.Signal{Frame: f, Account: receiver.Account{Ref: a.ID}, ReceivedAt: now, Raw: raw})
-			}
-			return out
-		}
+		signals := func(n int) []receiver.Signal { return cidSignals(t, a, now, &seq, n, "130") }
 		state := func() string {
 			return fmt.Sprintf("events %d, inbox rows %d", count(t, db, `SELECT COUNT(*) FROM alarm_events`),
 				count(t, db, `SELECT COUNT(*) FROM alarm_inbox`))
@@ -348,4 +335,103 @@ func dbPath(t *testing.T, db *store.DB) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// TestOutOfOrderApply: life-safety alarms are applied ahead of the inbox,
+// so older signals of the same alarm, and restores or cancels received
+// before it, can be applied after it. They count, but they neither move
+// its times back nor restore or cancel an alarm that came later.
+func TestOutOfOrderApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+		s, a := fixture(t, db, &t0)
+		at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+		ev := func(key string, sec int, kind string) Event { return testEvent(a, at(sec), key, "5", TypeFire, kind) }
+		state := func() string {
+			as, err := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+			if err != nil || len(as) != 1 {
+				t.Fatalf("alarms: %v %+v", err, as)
+			}
+			x := as[0]
+			return fmt.Sprintf("signals %d, last %s, restored %v, cancelled %v", x.Signals, x.LastAt.Sub(t0), x.RestoredAt != nil, x.CancelledAt != nil)
+		}
+		step := func(want string, events ...Event) {
+			t.Helper()
+			if err := s.Ingest(ctx, events); err != nil {
+				t.Fatal(err)
+			}
+			if got := state(); got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+		}
+		step("signals 1, last 10s, restored false, cancelled false", ev("alarm@10", 10, KindAlarm))          // ahead of the inbox
+		step("signals 1, last 10s, restored false, cancelled false", ev("restore@5", 5, KindRestore))        // received before it
+		step("signals 1, last 10s, restored false, cancelled false", Event{OrgID: a.OrgID, SiteID: a.SiteID, // so was this cancel
+			AccountID: a.ID, Account: a.Number, Source: "dc09", DedupKey: "cancel@6", ReceivedAt: at(6), Class: "cancel", Kind: KindCancel})
+		step("signals 2, last 10s, restored false, cancelled false", ev("alarm@8", 8, KindAlarm))      // an older repeat
+		step("signals 2, last 10s, restored true, cancelled false", ev("restore@12", 12, KindRestore)) // in order
+		step("signals 3, last 11s, restored true, cancelled false", ev("alarm@11", 11, KindAlarm))     // older than the restore
+		step("signals 4, last 13s, restored false, cancelled false", ev("alarm@13", 13, KindAlarm))    // newer: active again
+	})
+}
+
+// cidSignals builds n received Contact ID signals with event code for a,
+// numbering frames and zones from *seq on.
+func cidSignals(t *testing.T, a *Account, now time.Time, seq *int, n int, code string) []receiver.Signal {
+	var out []receiver.Signal
+	for range n {
+		*seq++
+		f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(*seq), Line: "0", HasLine: true, Account: a.Number,
+			Data: fmt.Sprintf("#%s|1%s 01 %03d", a.Number, code, *seq), Timestamp: now, HasTimestamp: true}
+		raw, err := f.Marshal(nil, nil, dc09.Quirks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, receiver.Signal{Frame: f, Account: receiver.Account{Ref: a.ID}, ReceivedAt: now, Raw: raw})
+	}
+	return out
+}
+
+// TestLaneFireFirst: with trouble signals waiting in the inbox file, a
+// fire alarm received after them reaches the alarm queue first, before
+// its own group commit, and the inbox later applies it as a known
+// duplicate.
+func TestLaneFireFirst(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	_, a := fixture(t, db, &now)
+	m, err := New(db, nil, nil, nil, slog.Default(), func() time.Time { return now }, nil, Options{Inbox: openInbox(t, db)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := sink{c: m.cache, m: m}
+	seq := 0
+	if err := k.Commit(ctx, cidSignals(t, a, now, &seq, 200, "373")); err != nil { // fire trouble
+		t.Fatal(err)
+	}
+	fire := cidSignals(t, a, now, &seq, 1, "110")
+	m.accept(ctx, fire[0]) // as the receiver does on reading it
+	m.applyLane(ctx)
+	if err := k.Commit(ctx, fire); err != nil {
+		t.Fatal(err)
+	}
+	as, err := m.S.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+	if err != nil || len(as) != 1 || as[0].Type != TypeFire || count(t, db, `SELECT COUNT(*) FROM alarm_events`) != 1 {
+		t.Fatalf("after the lane: %v %+v, %d events", err, as, count(t, db, `SELECT COUNT(*) FROM alarm_events`))
+	}
+	for {
+		n, err := m.S.Apply(ctx, applyEvents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	as, _ = m.S.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 300, 0)
+	if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 201 || len(as) != 201 || as[0].Signals != 1 {
+		t.Fatalf("after the inbox: %d events, %d alarms, fire signals %d; want 201, 201, 1", n, len(as), as[0].Signals)
+	}
 }

@@ -270,8 +270,8 @@ func (g *alarmGroups) flush(ctx context.Context, tx *store.Tx, fresh []Event, no
 		args = append(args, store.NewID(), e.OrgID, e.SiteID, e.AccountID, x.key, e.Type, e.Priority, e.title(), e.Zone, e.ZoneName,
 			e.ZoneID, e.DeviceID, len(x.members), e.ReceivedAt.UTC(), x.last, now)
 	}
-	b.WriteString(` ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + excluded.signals,
-		last_at = excluded.last_at, restored_at = NULL, updated_at = excluded.updated_at` + alarmReturning + `, group_key`)
+	b.WriteString(` ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + excluded.signals,` + keepLatest +
+		`, updated_at = excluded.updated_at` + alarmReturning + `, group_key`)
 	rows, err := tx.Query(ctx, b.String(), args...)
 	if err != nil {
 		return nil, fmt.Errorf("raise alarms: %w", err)
@@ -301,6 +301,15 @@ func (g *alarmGroups) flush(ctx context.Context, tx *store.Tx, fresh []Event, no
 	return out, nil
 }
 
+// keepLatest is how a repeat signal updates its open alarm: the alarm
+// keeps its latest signal time, and a restore stays unless the signal is
+// newer. Signals usually arrive in order, but life-safety alarms are
+// applied ahead of the inbox (see lane), so an older signal of the same
+// group, or a restore or cancel received before the alarm, may be applied
+// after it; restores and cancels only touch alarms older than themselves.
+const keepLatest = ` last_at = CASE WHEN excluded.last_at > alarms.last_at THEN excluded.last_at ELSE alarms.last_at END,
+	restored_at = CASE WHEN alarms.restored_at > excluded.last_at THEN alarms.restored_at END`
+
 // applyEvent applies one new event to alarms and returns the alarms it changed.
 func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*Alarm, error) {
 	switch e.Kind {
@@ -309,8 +318,8 @@ func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*
 		a, err := scanAlarm(tx.QueryRow(ctx, `INSERT INTO alarms (id, org_id, site_id, account_id, group_key, is_open, type, priority, title,
 			zone, zone_name, zone_id, device_id, state, signals, first_at, last_at, updated_at)
 			VALUES (?,?,?,?,?,TRUE,?,?,?,?,?,?,?,'new',1,?,?,?)
-			ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + 1, last_at = excluded.last_at,
-			restored_at = NULL, updated_at = excluded.updated_at`+alarmReturning,
+			ON CONFLICT (group_key) WHERE is_open DO UPDATE SET signals = alarms.signals + 1,`+keepLatest+`,
+			updated_at = excluded.updated_at`+alarmReturning,
 			store.NewID(), e.OrgID, e.SiteID, e.AccountID, groupKey(e), e.Type, e.Priority, e.title(), e.Zone, e.ZoneName, e.ZoneID,
 			e.DeviceID, at, at, now))
 		if err != nil {
@@ -323,14 +332,14 @@ func applyEvent(ctx context.Context, tx *store.Tx, e *Event, now time.Time) ([]*
 		if e.Type == "" {
 			return nil, nil
 		}
-		return updateAlarms(ctx, tx, e, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE group_key = ? AND is_open AND restored_at IS NULL`,
-			e.ReceivedAt.UTC(), now, groupKey(e))
+		return updateAlarms(ctx, tx, e, `UPDATE alarms SET restored_at = ?, updated_at = ? WHERE group_key = ? AND is_open AND restored_at IS NULL
+			AND last_at <= ?`, e.ReceivedAt.UTC(), now, groupKey(e), e.ReceivedAt.UTC())
 	case KindCancel:
 		if e.AccountID == "" {
 			return nil, nil
 		}
-		return updateAlarms(ctx, tx, e, `UPDATE alarms SET cancelled_at = ?, updated_at = ? WHERE account_id = ? AND is_open AND cancelled_at IS NULL`,
-			e.ReceivedAt.UTC(), now, e.AccountID)
+		return updateAlarms(ctx, tx, e, `UPDATE alarms SET cancelled_at = ?, updated_at = ? WHERE account_id = ? AND is_open AND cancelled_at IS NULL
+			AND first_at <= ?`, e.ReceivedAt.UTC(), now, e.AccountID, e.ReceivedAt.UTC())
 	}
 	return nil, nil
 }

@@ -139,6 +139,12 @@ type Config struct {
 	OnUnknownAccount func(ctx context.Context, r Rejection)
 	// OnReject is called for every other refused frame.
 	OnReject func(ctx context.Context, r Rejection)
+	// OnAccept, if set, sees every accepted signal (synchronously, keep it
+	// short) as soon as it was read, before it waits for its group commit:
+	// the app can act on a fire alarm while an overloaded commit queue
+	// holds the signals ahead of it. The signal is ACKed only after Sink
+	// committed it, as every other.
+	OnAccept func(ctx context.Context, sig Signal)
 	Logger   *slog.Logger     // default: discard
 	Now      func() time.Time // default: time.Now
 	Window   dc09.Window      // default: dc09.DefaultWindow (-40 s/+20 s)
