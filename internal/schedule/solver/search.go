@@ -252,6 +252,82 @@ func (w *worker) construct() {
 	w.snapshot()
 }
 
+// reoptimiseWindow re-optimises e's row on days lo..hi only, the other
+// days kept as they are. The row DP prices a kept day's other choices out,
+// and its bounds then cut the state space to the window's variations, so
+// the move is far cheaper than a whole-row best response.
+func (w *worker) reoptimiseWindow(e, lo, hi int) bool {
+	w.prices(e)
+	S := w.S
+	row := w.rows[e]
+	for d, s := range row {
+		if d >= lo && d <= hi {
+			continue
+		}
+		keep := s
+		if s == Off {
+			keep = S
+		}
+		for c := range S + 1 {
+			if c != keep {
+				w.cost[d*(S+1)+c] = inf
+			}
+		}
+	}
+	if _, ok := w.models[e].bestRow(w.p, w.cost, &w.sc, w.tmp); !ok {
+		return false
+	}
+	w.setRow(e, w.tmp)
+	return true
+}
+
+// ruinWindow clears the duties of k employees on a window of days and
+// re-inserts them one by one, each re-optimised on the window against the
+// coverage the others leave (twice over). Many employees on a short window
+// can trade duties, which whole-row moves of a few employees cannot; the
+// move is kept if it is not worse.
+func (w *worker) ruinWindow(k, length int) {
+	days := w.p.Days
+	length = min(length, days)
+	// The window covers a random under-covered cell when there is one.
+	hole, ok := w.randomHole()
+	lo := w.rng.IntN(days - length + 1)
+	if ok {
+		d := hole / w.S
+		lo = min(max(0, d-w.rng.IntN(length)), days-length)
+	} else {
+		hole = -1
+	}
+	hi := lo + length - 1
+	bad0, obj0 := w.key()
+	pick := w.pickAround(hole, min(k, len(w.rows)))
+	for _, e := range pick {
+		copy(w.saved[e], w.rows[e])
+		copy(w.tmp, w.rows[e])
+		for d := lo; d <= hi; d++ {
+			w.tmp[d] = Off
+		}
+		w.setRow(e, w.tmp)
+	}
+	w.rng.Shuffle(len(pick), func(i, j int) { pick[i], pick[j] = pick[j], pick[i] })
+	for range 2 {
+		for _, e := range pick {
+			if w.stop() {
+				break
+			}
+			if !w.reoptimiseWindow(e, lo, hi) {
+				w.setRow(e, w.saved[e])
+			}
+		}
+	}
+	bad1, obj1 := w.key()
+	if better(bad0, obj0, bad1, obj1) {
+		for _, e := range pick {
+			w.setRow(e, w.saved[e])
+		}
+	}
+}
+
 // ruinRecreate clears k random employees' rows and re-inserts them one by
 // one with the exact row DP, then polishes each once more. The move is kept
 // if it is not worse; otherwise the rows are restored.
@@ -291,6 +367,18 @@ func (w *worker) ruinRecreate(k int) {
 // shift, who are the ones that can close the gap by trading duties among
 // themselves; otherwise the sample is uniform.
 func (w *worker) pickRelated(k int) []int {
+	hole := -1
+	if w.rng.IntN(2) == 0 {
+		if i, ok := w.randomHole(); ok {
+			hole = i
+		}
+	}
+	return w.pickAround(hole, k)
+}
+
+// pickAround chooses k distinct employees, those who could work the
+// under-covered cell hole (if not -1) first.
+func (w *worker) pickAround(hole, k int) []int {
 	n := len(w.rows)
 	if cap(w.order) < n {
 		w.order = make([]int, n)
@@ -300,16 +388,14 @@ func (w *worker) pickRelated(k int) []int {
 		perm[i] = i
 	}
 	front := 0
-	if w.rng.IntN(2) == 0 {
-		if i, ok := w.randomHole(); ok {
-			d, s := i/w.S, i%w.S
-			// Move qualified employees who are free that day to the front.
-			for e := range perm {
-				x := perm[e]
-				if w.models[x].qualified(s) && !w.models[x].dayOff[d] {
-					perm[front], perm[e] = perm[e], perm[front]
-					front++
-				}
+	if hole >= 0 {
+		d, s := hole/w.S, hole%w.S
+		// Move qualified employees who are free that day to the front.
+		for e := range perm {
+			x := perm[e]
+			if w.models[x].qualified(s) && !w.models[x].dayOff[d] {
+				perm[front], perm[e] = perm[e], perm[front]
+				front++
 			}
 		}
 	}
