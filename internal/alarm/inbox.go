@@ -55,18 +55,23 @@ const inboxSchema = `CREATE TABLE IF NOT EXISTS alarm_inbox (
 CREATE TABLE IF NOT EXISTS alarm_inbox_meta (epoch TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS alarm_inbox_pins (id TEXT PRIMARY KEY, at TIMESTAMP NOT NULL)`
 
+// inboxSweep is how often applied rows are deleted from the inbox file.
+const inboxSweep = 200 * time.Millisecond
+
 // pinTTL is how long a backup's pin holds applied rows; a backup killed
 // midway must not make the inbox grow forever.
 const pinTTL = time.Hour
 
 // Inbox is where the receiver's signals wait to be applied.
 type Inbox struct {
-	db    *store.DB // a sibling file (SQLite) or the main database
-	side  bool      // db is a sibling file
-	epoch string    // side: the file's identity
-	mu    sync.Mutex
-	seq   int64 // side: the last row applied
-	old   bool  // side: the main database's own alarm_inbox may hold rows
+	db      *store.DB // a sibling file (SQLite) or the main database
+	side    bool      // db is a sibling file
+	epoch   string    // side: the file's identity
+	mu      sync.Mutex
+	seq     int64     // side: the last row applied
+	swept   time.Time // side: when applied rows were last deleted …
+	sweptTo int64     // … up to this row
+	old     bool      // side: the main database's own alarm_inbox may hold rows
 }
 
 // OpenInbox opens the inbox of the main database db: on SQLite the sibling
@@ -212,8 +217,12 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		return 0, fmt.Errorf("alarm inbox: %w", err)
 	}
 	seqs, events, err := s.readInbox(rows, maxEvents, decodeEvents)
-	if err != nil || len(seqs) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(seqs) == 0 {
+		s.sweepInbox(ctx)
+		return 0, nil
 	}
 	last := seqs[len(seqs)-1]
 	now := s.Now().UTC()
@@ -234,13 +243,29 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	}
 	in.seq = last
 	s.announce(res)
-	// Applied rows are garbage now; a delete that fails is repeated by
-	// the next apply, and rows stay while a backup pins the inbox.
-	if _, err := in.db.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
-		last, now.Add(-pinTTL)); err != nil && ctx.Err() == nil {
-		s.logger().Warn("alarm inbox: deleting applied rows", "err", err)
+	if time.Since(in.swept) >= inboxSweep {
+		s.sweepInbox(ctx)
 	}
 	return len(events), nil
+}
+
+// sweepInbox deletes applied rows from the inbox file. It runs at most
+// every inboxSweep while signals flow, and when the applier caught up, so
+// the receiver's commits rarely wait for a delete. One that fails is
+// repeated later, and rows stay while a backup pins the inbox.
+func (s *Service) sweepInbox(ctx context.Context) {
+	in := s.Inbox
+	if in.sweptTo == in.seq {
+		return
+	}
+	if _, err := in.db.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
+		in.seq, s.Now().UTC().Add(-pinTTL)); err != nil {
+		if ctx.Err() == nil {
+			s.logger().Warn("alarm inbox: deleting applied rows", "err", err)
+		}
+		return
+	}
+	in.swept, in.sweptTo = time.Now(), in.seq
 }
 
 // applyShared applies inbox rows of the main database and deletes them in
