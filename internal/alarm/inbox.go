@@ -40,7 +40,9 @@ import (
 const InboxFile = "alarm-inbox"
 
 // inboxLock serialises appliers across servers on PostgreSQL, so a panel's
-// signals are applied in order and none twice (SQLite has one writer).
+// signals are applied in order and none twice (SQLite has one writer). It
+// is taken before the inbox rows are read, and again (it is re-entrant)
+// by every apply.
 const inboxLock = 0x76_69_67_69_6c_01 // "vigil" + 1
 
 // inboxSchema creates the sibling file's tables. AUTOINCREMENT: a seq is

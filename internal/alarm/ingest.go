@@ -65,9 +65,15 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 	var fresh []Event
 	// Which events are new? One indexed lookup per chunk, then the alarms
 	// are changed and the events inserted already linked, so no row is
-	// written twice. (On PostgreSQL two servers committing the same
-	// retransmission at the same instant could both count it in the alarm;
-	// the event itself is still stored once.)
+	// written twice. On PostgreSQL applies take turns (across servers too),
+	// or two transactions applying the same signal at once, say the
+	// life-safety lane and a receiver commit, would both count it; SQLite
+	// has one writer anyway.
+	if tx.Dialect() == store.Postgres {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(?)`, inboxLock); err != nil {
+			return applied{}, fmt.Errorf("alarm apply lock: %w", err)
+		}
+	}
 	seen, err := existingKeys(ctx, tx, events)
 	if err != nil {
 		return applied{}, err
