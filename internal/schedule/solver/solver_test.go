@@ -330,10 +330,18 @@ func BenchmarkRowDP(b *testing.B) {
 		cost[i] = int64(rng.IntN(201) - 100)
 	}
 	m := newRowModel(p, 0)
-	var sc dpScratch
 	out := make([]int, p.Days)
-	for b.Loop() {
-		m.bestRow(p, cost, &sc, out)
+	for _, exact := range []bool{true, false} {
+		name := "bounded"
+		if exact {
+			name = "exact"
+		}
+		b.Run(name, func(b *testing.B) {
+			sc := dpScratch{exact: exact}
+			for b.Loop() {
+				m.bestRow(p, cost, &sc, out)
+			}
+		})
 	}
 }
 
