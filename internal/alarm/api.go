@@ -31,6 +31,7 @@ func (m *Module) Register() {
 	s.API("PATCH", "/alarm-accounts/{id}", m.apiUpdateAccount, web.Doc{Summary: "Change a panel account", Request: AccountInput{}, Response: &Account{}})
 	s.API("DELETE", "/alarm-accounts/{id}", m.apiDeleteAccount, web.Doc{Summary: "Remove a panel account (its events and alarms stay)", Status: 204})
 	s.API("GET", "/alarm-unknown", m.apiUnknown, web.Doc{Summary: "Frames from unprovisioned accounts (operator administrators)", Response: web.List[Unknown]{}})
+	s.API("DELETE", "/alarm-unknown", m.apiDismissUnknown, web.Doc{Summary: "Dismiss an unprovisioned account (query: account, receiver, line); its next frame lists it again", Status: 204})
 
 	s.API("GET", "/alarm-sources", m.apiListSources, web.Doc{Summary: "List webhook and MQTT sources", Response: web.List[*Source]{}})
 	s.API("POST", "/alarm-sources", m.apiCreateSource, web.Doc{Summary: "Add a webhook (the token is shown once) or MQTT source", Request: SourceInput{}, Response: &Source{}, Status: 201})
@@ -332,11 +333,43 @@ func (m *Module) apiDeleteAccount(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// unknownScope: unprovisioned accounts belong to no tenant; only
+// unknownAllowed: unprovisioned accounts belong to no tenant; only
 // administrators of an operator organisation see them.
 func (m *Module) unknownAllowed(r *http.Request) (bool, error) {
 	ops, err := m.S.OperatorOrgs(r.Context(), principal(r).OrgsWhere(auth.AlarmAdmin))
 	return len(ops) > 0, err
+}
+
+// dismissUnknown forgets the unknown account named by the request's
+// account, receiver and line values (the API and the page share it).
+func (m *Module) dismissUnknown(r *http.Request) (Unknown, error) {
+	p := principal(r)
+	ops, err := m.S.OperatorOrgs(r.Context(), p.OrgsWhere(auth.AlarmAdmin))
+	if err != nil {
+		return Unknown{}, err
+	}
+	if len(ops) == 0 {
+		return Unknown{}, web.ErrForbidden
+	}
+	u := Unknown{Account: r.FormValue("account"), Receiver: r.FormValue("receiver"), Line: r.FormValue("line")}
+	if u.Account == "" {
+		return u, web.Errorf(http.StatusBadRequest, "invalid", "account is required (and receiver and line as the panel sent them)")
+	}
+	if err := m.S.DismissUnknown(r.Context(), p, ops[0], u); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return u, web.ErrNotFound
+		}
+		return u, err
+	}
+	return u, nil
+}
+
+func (m *Module) apiDismissUnknown(w http.ResponseWriter, r *http.Request) error {
+	if _, err := m.dismissUnknown(r); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 func (m *Module) apiUnknown(w http.ResponseWriter, r *http.Request) error {

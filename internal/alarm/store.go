@@ -464,6 +464,21 @@ func (s *Service) RecordUnknown(ctx context.Context, u Unknown) error {
 	return err
 }
 
+// DismissUnknown forgets an unknown account's row: a wrong number that
+// was fixed at the panel, or a test. The panel's next frame brings it
+// back. org is the operator organisation whose audit chain records it.
+func (s *Service) DismissUnknown(ctx context.Context, p *auth.Principal, org string, u Unknown) error {
+	ident := u.Receiver + "/" + u.Line + "/" + u.Account
+	return s.DB.Write(ctx, func(tx *store.Tx) error {
+		var frames int
+		if err := tx.QueryRow(ctx, `DELETE FROM alarm_unknown WHERE ident = ? RETURNING frames`, ident).Scan(&frames); err != nil {
+			return store.NotFound(err)
+		}
+		return s.record(ctx, tx, p, org, "alarm_unknown.dismiss", "alarm_unknown", ident,
+			map[string]any{"account": u.Account, "receiver": u.Receiver, "line": u.Line, "frames": frames})
+	})
+}
+
 // Unknowns lists unprovisioned accounts seen, most recent first. They
 // belong to no organisation; only operator administrators see them.
 func (s *Service) Unknowns(ctx context.Context, limit int) ([]Unknown, error) {

@@ -57,6 +57,7 @@ func (m *Module) registerUI() {
 	s.Page("POST", "/alarm-sources", m.sourceCreate)
 	s.Page("POST", "/alarm-sources/{id}/delete", m.sourceDelete)
 	s.Page("GET", "/alarm-unknown", m.unknownList)
+	s.Page("POST", "/alarm-unknown/dismiss", m.unknownDismiss)
 
 	s.Page("GET", "/alarm-settings", m.settingsPage)
 	s.Page("POST", "/alarm-settings", m.settingsSave)

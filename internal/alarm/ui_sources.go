@@ -331,3 +331,11 @@ func (m *Module) unknownList(w http.ResponseWriter, r *http.Request) error {
 	}
 	return m.Web.Render(w, 200, "alarm_unknown", unknownPage{Page: m.Web.NewPage(w, r, "Unknown alarm accounts", "alarm-unknown"), Unknown: rows})
 }
+
+func (m *Module) unknownDismiss(w http.ResponseWriter, r *http.Request) error {
+	u, err := m.dismissUnknown(r)
+	if err != nil {
+		return err
+	}
+	return m.Web.Redirect(w, r, "/alarm-unknown", "Account "+u.Account+" dismissed. It is listed again if the panel sends another frame.")
+}

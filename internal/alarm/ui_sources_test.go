@@ -181,6 +181,27 @@ func TestUnknownPage(t *testing.T) {
 		if !strings.Contains(string(res.Body), `href="/alarm-accounts/`+id+`"><span class="badge ok">provisioned</span>`) || strings.Contains(string(res.Body), link) {
 			t.Fatalf("after provisioning: %s", res.Body)
 		}
+		// Dismissed, the row goes (audited); a client administrator may
+		// not, and a row that is not there is a 404.
+		dismiss := map[string]string{"account": "ABC123", "receiver": "12", "line": "3"}
+		if res := e.Login(e.A.Users[auth.Admin].Email).Form("/alarm-unknown/dismiss", dismiss); res.Status != 403 {
+			t.Errorf("client admin dismissing: %d, want 403", res.Status)
+		}
+		if res := op.Form("/alarm-unknown/dismiss", dismiss); res.Status != 303 {
+			t.Fatalf("dismiss: %d %s", res.Status, res.Body)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM alarm_unknown`); n != 0 {
+			t.Fatalf("%d unknown rows after dismissing", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'alarm_unknown.dismiss' AND object_id = '12/3/ABC123'`); n != 1 {
+			t.Fatalf("dismiss audit: %d", n)
+		}
+		if res := op.Do("DELETE", "/api/v1/alarm-unknown?account=ABC123&receiver=12&line=3", nil); res.Status != 404 {
+			t.Fatalf("dismissing again: %d, want 404", res.Status)
+		}
+		if res := op.Do("DELETE", "/api/v1/alarm-unknown", nil); res.Status != 400 {
+			t.Fatalf("dismissing without an account: %d, want 400", res.Status)
+		}
 	})
 }
 

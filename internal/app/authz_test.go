@@ -192,6 +192,9 @@ func routes(t *testing.T) []route {
 		// Unprovisioned accounts belong to no tenant: only operator
 		// administrators see them, never a client organisation's users.
 		{"GET", "/alarm-unknown", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) { return "/alarm-unknown", nil }, 403},
+		{"DELETE", "/alarm-unknown", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-unknown?account=9999", nil
+		}, 403},
 		{"GET", "/alarm-sources", auth.AlarmAdmin, kList, id("/alarm-sources?org_id=%s"), 0},
 		{"POST", "/alarm-sources", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/alarm-sources", map[string]any{"site_id": t.Site.ID, "kind": "webhook", "name": "Video analytics"}
