@@ -31,10 +31,11 @@ func (m *Module) Register() {
 	s.API("PATCH", "/alarm-accounts/{id}", m.apiUpdateAccount, web.Doc{Summary: "Change a panel account", Request: AccountInput{}, Response: &Account{}})
 	s.API("DELETE", "/alarm-accounts/{id}", m.apiDeleteAccount, web.Doc{Summary: "Remove a panel account (its events and alarms stay)", Status: 204})
 	s.API("GET", "/alarm-unknown", m.apiUnknown, web.Doc{Summary: "Frames from unprovisioned accounts (operator administrators)", Response: web.List[Unknown]{}})
-	s.API("DELETE", "/alarm-unknown", m.apiDismissUnknown, web.Doc{Summary: "Dismiss an unprovisioned account (query: account, receiver, line); its next frame lists it again", Status: 204})
+	s.API("DELETE", "/alarm-unknown", m.apiDismissUnknown, web.Doc{Summary: "Dismiss an unprovisioned account; its next frame lists it again", Status: 204, Query: []string{"account", "receiver", "line"}})
 
 	s.API("GET", "/alarm-sources", m.apiListSources, web.Doc{Summary: "List webhook and MQTT sources", Response: web.List[*Source]{}})
 	s.API("POST", "/alarm-sources", m.apiCreateSource, web.Doc{Summary: "Add a webhook (the token is shown once) or MQTT source", Request: SourceInput{}, Response: &Source{}, Status: 201})
+	s.API("PATCH", "/alarm-sources/{id}", m.apiUpdateSource, web.Doc{Summary: "Change a source's site, name, broker, topic or device map (a webhook keeps its address)", Request: SourceInput{}, Response: Source{}})
 	s.API("DELETE", "/alarm-sources/{id}", m.apiDeleteSource, web.Doc{Summary: "Remove a source", Status: 204})
 	s.API("GET", "/alarm-sops", m.apiListSOPs, web.Doc{Summary: "The organisations' own SOPs and the shipped defaults", Response: sopList{}})
 	s.API("PUT", "/alarm-sops", m.apiPutSOP, web.Doc{Summary: "Create or replace the SOP of an organisation (or site) for an alarm type", Request: SOP{}, Response: &SOP{}})
@@ -421,6 +422,27 @@ func (m *Module) apiCreateSource(w http.ResponseWriter, r *http.Request) error {
 	return web.JSON(w, 201, src)
 }
 
+// apiUpdateSource changes the fields the body names; the others stay.
+func (m *Module) apiUpdateSource(w http.ResponseWriter, r *http.Request) error {
+	src, err := m.adminSource(r)
+	if err != nil {
+		return err
+	}
+	in := SourceInput{SiteID: src.SiteID, Kind: src.Kind, Name: src.Name, BrokerURL: src.BrokerURL, Topic: src.Topic, DeviceMap: src.DeviceMap}
+	if err := web.DecodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	p := principal(r)
+	out, err := m.S.UpdateSource(r.Context(), p.OrgsWhere(auth.AlarmAdmin), src, in, p)
+	if err != nil {
+		return err
+	}
+	if out.Kind == "mqtt" {
+		m.ReloadMQTT()
+	}
+	return web.JSON(w, 200, out)
+}
+
 func (m *Module) apiDeleteSource(w http.ResponseWriter, r *http.Request) error {
 	if _, err := m.deleteSource(r); err != nil {
 		return err
@@ -429,9 +451,10 @@ func (m *Module) apiDeleteSource(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// deleteSource removes the source named in the path (the API and the page
-// share it) and stops its MQTT subscription.
-func (m *Module) deleteSource(r *http.Request) (*Source, error) {
+// adminSource loads the source named in the path for a caller who may
+// administer it: 404 outside the caller's organisations, 403 without the
+// right within them.
+func (m *Module) adminSource(r *http.Request) (*Source, error) {
 	p := principal(r)
 	src, err := m.S.Source(r.Context(), p.OrgsWhere(auth.AlarmRead), r.PathValue("id"))
 	if err != nil {
@@ -440,10 +463,17 @@ func (m *Module) deleteSource(r *http.Request) (*Source, error) {
 		}
 		return nil, err
 	}
-	if err := need(p, auth.AlarmAdmin, src.OrgID); err != nil {
+	return src, need(p, auth.AlarmAdmin, src.OrgID)
+}
+
+// deleteSource removes the source named in the path (the API and the page
+// share it) and stops its MQTT subscription.
+func (m *Module) deleteSource(r *http.Request) (*Source, error) {
+	src, err := m.adminSource(r)
+	if err != nil {
 		return nil, err
 	}
-	if err := m.S.DeleteSource(r.Context(), src, p); err != nil {
+	if err := m.S.DeleteSource(r.Context(), src, principal(r)); err != nil {
 		return nil, err
 	}
 	m.ReloadMQTT()

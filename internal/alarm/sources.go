@@ -192,6 +192,41 @@ func (s *Service) Source(ctx context.Context, scope []string, id string) (*Sourc
 	return src, err
 }
 
+// UpdateSource changes a source's site (within its organisation), name,
+// broker, topic and device map. Its kind stays, and so does a webhook's
+// secret address: the sending system needs no change.
+func (s *Service) UpdateSource(ctx context.Context, scope []string, src *Source, in SourceInput, p *auth.Principal) (*Source, error) {
+	in.Kind = src.Kind
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	out := *src
+	out.SiteID, out.Name, out.BrokerURL, out.Topic, out.DeviceMap = in.SiteID, strings.TrimSpace(in.Name), in.BrokerURL, in.Topic, in.DeviceMap
+	if out.DeviceMap == nil {
+		out.DeviceMap = map[string]DeviceRoute{}
+	}
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		org, err := s.siteOrg(ctx, tx, scope, in.SiteID)
+		if err != nil {
+			return err
+		}
+		if org != src.OrgID {
+			return invalid("site_id", "must be a site of the source's own organisation")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE alarm_sources SET site_id = ?, name = ?, broker_url = ?, topic = ?, device_map = ?, updated_at = ?
+			WHERE id = ? AND org_id = ?`, out.SiteID, out.Name, out.BrokerURL, out.Topic, mustJSON(out.DeviceMap), s.Now().UTC(), src.ID, src.OrgID); err != nil {
+			return fmt.Errorf("update source: %w", err)
+		}
+		return s.record(ctx, tx, p, src.OrgID, "alarm_source.update", "alarm_source", src.ID, map[string]any{
+			"before": map[string]any{"name": src.Name, "site_id": src.SiteID, "broker_url": src.BrokerURL, "topic": src.Topic, "devices": len(src.DeviceMap)},
+			"after":  map[string]any{"name": out.Name, "site_id": out.SiteID, "broker_url": out.BrokerURL, "topic": out.Topic, "devices": len(out.DeviceMap)}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteSource removes a source (its token stops working at once).
 func (s *Service) DeleteSource(ctx context.Context, src *Source, p *auth.Principal) error {
 	return s.DB.Write(ctx, func(tx *store.Tx) error {

@@ -55,6 +55,8 @@ func (m *Module) registerUI() {
 	s.Page("GET", "/alarm-sources", m.sourceList)
 	s.Page("GET", "/alarm-sources/new", m.sourceNew)
 	s.Page("POST", "/alarm-sources", m.sourceCreate)
+	s.Page("GET", "/alarm-sources/{id}/edit", m.sourceEdit)
+	s.Page("POST", "/alarm-sources/{id}", m.sourceUpdate)
 	s.Page("POST", "/alarm-sources/{id}/delete", m.sourceDelete)
 	s.Page("GET", "/alarm-unknown", m.unknownList)
 	s.Page("POST", "/alarm-unknown/dismiss", m.unknownDismiss)

@@ -3,6 +3,7 @@ package alarm
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -60,6 +61,15 @@ type sourceFormPage struct {
 	Groups []siteGroup
 	Types  []Choice
 	Kinds  []Choice
+	Edit   *Source // the source being changed; nil: a new one
+}
+
+// Action is where the form posts.
+func (pg sourceFormPage) Action() string {
+	if pg.Edit != nil {
+		return "/alarm-sources/" + pg.Edit.ID
+	}
+	return "/alarm-sources"
 }
 
 // siteGroup is one organisation's sites in the site list (an operator
@@ -85,12 +95,17 @@ func (pg sourceFormPage) DeviceRows() []deviceRow {
 
 var sourceKinds = []Choice{{"webhook", "Webhook — the sending system posts JSON to a secret address"}, {"mqtt", "MQTT — vigil subscribes to a broker topic"}}
 
-func (m *Module) renderSourceForm(w http.ResponseWriter, r *http.Request, status int, f sourceForm, errs map[string]string) error {
-	sites, err := m.Orgs.Sites(r.Context(), principal(r).OrgsWhere(auth.AlarmAdmin), org.SiteFilter{}, org.Page{Limit: 1000})
+func (m *Module) renderSourceForm(w http.ResponseWriter, r *http.Request, status int, f sourceForm, edit *Source, errs map[string]string) error {
+	scope := principal(r).OrgsWhere(auth.AlarmAdmin)
+	title := "Add an alarm source"
+	if edit != nil {
+		scope, title = []string{edit.OrgID}, "Change “"+edit.Name+"”"
+	}
+	sites, err := m.Orgs.Sites(r.Context(), scope, org.SiteFilter{}, org.Page{Limit: 1000})
 	if err != nil {
 		return err
 	}
-	pg := sourceFormPage{Page: m.Web.NewPage(w, r, "Add an alarm source", "alarm-sources"), F: f, Types: Types, Kinds: sourceKinds}
+	pg := sourceFormPage{Page: m.Web.NewPage(w, r, title, "alarm-sources"), F: f, Types: Types, Kinds: sourceKinds, Edit: edit}
 	pg.Errors = errs
 	names := map[string]string{}
 	for _, o := range pg.Page.Orgs {
@@ -118,7 +133,7 @@ func (m *Module) sourceNew(w http.ResponseWriter, r *http.Request) error {
 	if kind != "mqtt" {
 		kind = "webhook"
 	}
-	return m.renderSourceForm(w, r, 200, sourceForm{Kind: kind}, nil)
+	return m.renderSourceForm(w, r, 200, sourceForm{Kind: kind}, nil, nil)
 }
 
 // readSourceForm reads the form: device rows d<i>-key, -zone, -name, -type
@@ -212,22 +227,14 @@ func (m *Module) sourceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := readSourceForm(r)
-	if r.PostFormValue("op") == "rows" {
-		for range 5 {
-			if len(f.Devices) < maxDeviceRows {
-				f.Devices = append(f.Devices, deviceRow{})
-			}
-		}
-		return m.renderSourceForm(w, r, 200, f, nil)
-	}
-	in, errs := f.toInput()
-	if errs != nil {
-		return m.renderSourceForm(w, r, 400, f, errs)
+	in, done, err := m.sourceFormInput(w, r, f, nil)
+	if done || err != nil {
+		return err
 	}
 	src, err := m.S.CreateSource(r.Context(), scope, in, p)
 	if err != nil {
 		if fe, ok := web.FormErrors(err); ok {
-			return m.renderSourceForm(w, r, 400, f, fe)
+			return m.renderSourceForm(w, r, 400, f, nil, fe)
 		}
 		return err
 	}
@@ -249,6 +256,65 @@ func (m *Module) sourceDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return m.Web.Redirect(w, r, "/alarm-sources", "Source “"+src.Name+"” removed: its address or subscription no longer delivers alarms.")
+}
+
+// sourceFormInput handles what the add and change forms share: "more
+// device rows" re-renders with five spare rows, and a form with mistakes is
+// shown again with them marked (done: the response is written).
+func (m *Module) sourceFormInput(w http.ResponseWriter, r *http.Request, f sourceForm, edit *Source) (in SourceInput, done bool, err error) {
+	if r.PostFormValue("op") == "rows" {
+		for range 5 {
+			if len(f.Devices) < maxDeviceRows {
+				f.Devices = append(f.Devices, deviceRow{})
+			}
+		}
+		return in, true, m.renderSourceForm(w, r, 200, f, edit, nil)
+	}
+	in, errs := f.toInput()
+	if errs != nil {
+		return in, true, m.renderSourceForm(w, r, 400, f, edit, errs)
+	}
+	return in, false, nil
+}
+
+func (m *Module) sourceEdit(w http.ResponseWriter, r *http.Request) error {
+	src, err := m.adminSource(r)
+	if err != nil {
+		return err
+	}
+	f := sourceForm{Kind: src.Kind, SiteID: src.SiteID, Name: src.Name, BrokerURL: src.BrokerURL, Topic: src.Topic}
+	for _, k := range slices.Sorted(maps.Keys(src.DeviceMap)) {
+		f.Devices = append(f.Devices, deviceRow{Key: k, DeviceRoute: src.DeviceMap[k]})
+	}
+	return m.renderSourceForm(w, r, 200, f, src, nil)
+}
+
+func (m *Module) sourceUpdate(w http.ResponseWriter, r *http.Request) error {
+	src, err := m.adminSource(r)
+	if err != nil {
+		return err
+	}
+	if err := web.ParseForm(w, r); err != nil {
+		return err
+	}
+	f := readSourceForm(r)
+	f.Kind = src.Kind
+	in, done, err := m.sourceFormInput(w, r, f, src)
+	if done || err != nil {
+		return err
+	}
+	p := principal(r)
+	out, err := m.S.UpdateSource(r.Context(), p.OrgsWhere(auth.AlarmAdmin), src, in, p)
+	if err != nil {
+		if fe, ok := web.FormErrors(err); ok {
+			return m.renderSourceForm(w, r, 400, f, src, fe)
+		}
+		return err
+	}
+	if out.Kind == "mqtt" {
+		m.ReloadMQTT()
+	}
+	return m.Web.Redirect(w, r, "/alarm-sources", "Source “"+out.Name+"” saved.")
 }
 
 // ---- unknown accounts ----

@@ -98,6 +98,43 @@ func TestSourcePages(t *testing.T) {
 			t.Fatalf("create audit rows: %d", n)
 		}
 
+		// Changing the webhook keeps its address: a new device mapping
+		// applies to the next event; the kind cannot change.
+		var whID string
+		db.QueryRow(context.Background(), `SELECT id FROM alarm_sources WHERE name = 'Yard cameras'`).Scan(&whID)
+		if res := admin.Do("GET", "/alarm-sources/"+whID+"/edit", nil); res.Status != 200 || !strings.Contains(body(res), `value="cam7"`) ||
+			!strings.Contains(body(res), `action="/alarm-sources/`+whID+`"`) || strings.Contains(body(res), `id="f-kind-mqtt"`) {
+			t.Fatalf("change form: %d %s", res.Status, res.Body)
+		}
+		change := map[string]string{"kind": "mqtt", "site_id": e.A.Site.ID, "name": "Yard and gate cameras", "devices": "2",
+			"d0-key": "cam7", "d0-name": "Yard east", "d0-type": "video", "d1-key": "cam9", "d1-zone": "9", "d1-name": "Gate", "d1-type": "burglary"}
+		if res := admin.Form("/alarm-sources/"+whID, map[string]string{"kind": "webhook", "site_id": e.A.Site.ID, "name": ""}); res.Status != 400 ||
+			!strings.Contains(body(res), "Not saved") {
+			t.Fatalf("change without a name: %d %s", res.Status, res.Body)
+		}
+		if res := admin.Form("/alarm-sources/"+whID, change); res.Status != 303 {
+			t.Fatalf("change: %d %s", res.Status, res.Body)
+		}
+		if got := e.Anon().Do("POST", strings.TrimPrefix(m[1], e.URL), map[string]any{"id": "evt-9", "device": "cam9"}); got.Status != 202 {
+			t.Fatalf("the address after the change: %d %s", got.Status, got.Body)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM alarms WHERE org_id = ? AND zone_name = 'Gate' AND type = 'burglary'`, e.A.Org.ID); n != 1 {
+			t.Fatalf("the new mapping did not apply: %d", n)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM alarm_sources WHERE id = ? AND kind = 'webhook' AND name = 'Yard and gate cameras'`, whID); n != 1 {
+			t.Fatal("the change was not saved as a webhook")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'alarm_source.update' AND object_id = ?`, whID); n != 1 {
+			t.Fatalf("change audit: %d", n)
+		}
+		if res := admin.Do("PATCH", "/api/v1/alarm-sources/"+whID, map[string]any{"name": "Cameras"}); res.Status != 200 ||
+			!strings.Contains(body(res), `"name":"Cameras"`) || !strings.Contains(body(res), `"cam9"`) {
+			t.Fatalf("API change of the name only: %d %s", res.Status, res.Body)
+		}
+		if res := admin.Do("PATCH", "/api/v1/alarm-sources/"+whID, map[string]any{"site_id": e.B.Site.ID}); res.Status != 400 {
+			t.Fatalf("API move to another tenant's site: %d %s", res.Status, res.Body)
+		}
+
 		// Client B's source is not found; nothing of B changes.
 		bsrc, err := e.App.Alarm.S.CreateSource(context.Background(), []string{e.B.Org.ID}, alarm.SourceInput{SiteID: e.B.Site.ID, Kind: "webhook", Name: "B cams"}, nil)
 		if err != nil {
@@ -105,6 +142,9 @@ func TestSourcePages(t *testing.T) {
 		}
 		if res := admin.Form("/alarm-sources/"+bsrc.ID+"/delete", nil); res.Status != 404 {
 			t.Fatalf("deleting B's source: %d", res.Status)
+		}
+		if res := admin.Form("/alarm-sources/"+bsrc.ID, map[string]string{"site_id": e.A.Site.ID, "name": "mine now"}); res.Status != 404 {
+			t.Fatalf("changing B's source: %d", res.Status)
 		}
 		if n := e.Count(`SELECT COUNT(*) FROM alarm_sources WHERE org_id = ?`, e.B.Org.ID); n != 1 {
 			t.Fatal("client B's source was touched")
@@ -119,8 +159,7 @@ func TestSourcePages(t *testing.T) {
 		}
 
 		// Remove: the address stops working at once.
-		var id string
-		db.QueryRow(context.Background(), `SELECT id FROM alarm_sources WHERE name = 'Yard cameras'`).Scan(&id)
+		id := whID
 		if res := admin.Form("/alarm-sources/"+id+"/delete", nil); res.Status != 303 {
 			t.Fatalf("delete: %d", res.Status)
 		}

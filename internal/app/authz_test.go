@@ -199,6 +199,9 @@ func routes(t *testing.T) []route {
 		{"POST", "/alarm-sources", auth.AlarmAdmin, kCreate, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/alarm-sources", map[string]any{"site_id": t.Site.ID, "kind": "webhook", "name": "Video analytics"}
 		}, 0},
+		{"PATCH", "/alarm-sources/{id}", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
+			return "/alarm-sources/" + webhookSource(curT, e, t).ID, map[string]any{"name": "Renamed"}
+		}, 0},
 		{"DELETE", "/alarm-sources/{id}", auth.AlarmAdmin, kObject, func(e *apptest.Env, t *apptest.Tenant) (string, any) {
 			return "/alarm-sources/" + webhookSource(curT, e, t).ID, nil
 		}, 0},

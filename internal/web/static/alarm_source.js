@@ -6,7 +6,8 @@ document.addEventListener("DOMContentLoaded", () => {
   const mqtt = form && form.querySelector(".source-mqtt");
   if (!mqtt) return;
   const sync = () => {
-    const kind = form.querySelector('input[name="kind"]:checked');
+    // A new source picks its kind; a changed one keeps it (hidden input).
+    const kind = form.querySelector('input[name="kind"]:checked, input[type="hidden"][name="kind"]');
     mqtt.hidden = !kind || kind.value !== "mqtt";
   };
   for (const r of form.querySelectorAll('input[name="kind"]')) r.addEventListener("change", sync);
