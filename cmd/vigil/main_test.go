@@ -98,6 +98,11 @@ func TestBackupRestore(t *testing.T) {
 	ctx := context.Background()
 	pending := alarm.Event{OrgID: "o", Source: "dc09", DedupKey: "pending-at-backup", ReceivedAt: time.Now().UTC(), Class: "poll", Kind: alarm.KindPoll}
 	withInbox(t, filepath.Join(data, "vigil.db"), func(s *alarm.Service) {
+		// The demo's panels, their zones named after the sites' zones.
+		var n int
+		if err := s.DB.QueryRow(ctx, `SELECT COUNT(*) FROM alarm_accounts WHERE zone_map LIKE '%Dock B (hazmat)%' OR number <> '1001'`).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("demo alarm accounts: %d %v", n, err)
+		}
 		if err := s.Enqueue(ctx, []alarm.Event{pending}); err != nil {
 			t.Fatal(err)
 		}

@@ -96,33 +96,39 @@ func (s *Service) siteOrg(ctx context.Context, q store.Querier, scope []string, 
 
 // CreateAccount provisions a panel account on a site within scope.
 func (s *Service) CreateAccount(ctx context.Context, scope []string, in AccountInput, p *auth.Principal) (*Account, error) {
+	var a *Account
+	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		a, err = s.CreateAccountTx(ctx, tx, scope, in, p)
+		return err
+	})
+	return a, err
+}
+
+// CreateAccountTx is CreateAccount within tx (the demo loads accounts with
+// the rest of its data).
+func (s *Service) CreateAccountTx(ctx context.Context, tx *store.Tx, scope []string, in AccountInput, p *auth.Principal) (*Account, error) {
 	a := &Account{}
 	if err := in.apply(a, true); err != nil {
 		return nil, err
 	}
 	now := s.Now().UTC()
 	a.ID, a.CreatedAt, a.UpdatedAt = store.NewID(), now, now
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
-		org, err := s.siteOrg(ctx, tx, scope, a.SiteID)
-		if err != nil {
-			return err
-		}
-		a.OrgID = org
-		if _, err := tx.Exec(ctx, `INSERT INTO alarm_accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			a.ID, a.OrgID, a.SiteID, a.Number, a.Receiver, a.Line, a.Name, a.key, a.KeyFormat, a.Encrypted, mustJSON(a.Quirks),
-			a.SupervisionS, mustJSON(a.ZoneMap), mustJSON(a.Overrides), nullTime(a.OnTestUntil), nil, a.CreatedAt, a.UpdatedAt); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return invalid("number", "this account number is already provisioned on that receiver and line")
-			}
-			return fmt.Errorf("create alarm account: %w", err)
-		}
-		tx.AfterCommit(s.accountsChanged)
-		return s.record(ctx, tx, p, a.OrgID, "alarm_account.create", "alarm_account", a.ID, a.auditView())
-	})
+	org, err := s.siteOrg(ctx, tx, scope, a.SiteID)
 	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	a.OrgID = org
+	if _, err := tx.Exec(ctx, `INSERT INTO alarm_accounts (`+accountCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		a.ID, a.OrgID, a.SiteID, a.Number, a.Receiver, a.Line, a.Name, a.key, a.KeyFormat, a.Encrypted, mustJSON(a.Quirks),
+		a.SupervisionS, mustJSON(a.ZoneMap), mustJSON(a.Overrides), nullTime(a.OnTestUntil), nil, a.CreatedAt, a.UpdatedAt); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, invalid("number", "this account number is already provisioned on that receiver and line")
+		}
+		return nil, fmt.Errorf("create alarm account: %w", err)
+	}
+	tx.AfterCommit(s.accountsChanged)
+	return a, s.record(ctx, tx, p, a.OrgID, "alarm_account.create", "alarm_account", a.ID, a.auditView())
 }
 
 func (a *Account) auditView() map[string]any {

@@ -7,7 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
+	"vigil/internal/alarm"
 	"vigil/internal/auth"
 	"vigil/internal/org"
 	"vigil/internal/store"
@@ -88,6 +91,11 @@ var staff = []struct {
 	{"Diego Dispatcher", auth.Dispatcher}, {"Omar Officer", auth.Officer}, {"Iris Investigator", auth.Investigator}, {"Aude Auditor", auth.Auditor},
 }
 
+// panels are the demo sites' alarm panel accounts by site code: a frame
+// from one of them (vigil alarm send --account 1001 …) shows up on the
+// console at once, its zone numbers named after the site's zones.
+var panels = map[string]string{"HL-PNW": "1001", "HL-ECS": "1002", "NMC-MAIN": "2001", "NMC-OPC": "2002", "RM-01": "3001"}
+
 // Load creates the demo in an empty database and returns the accounts.
 func Load(ctx context.Context, db *store.DB, a *auth.Service, os *org.Service) ([]Account, error) {
 	var accounts []Account
@@ -141,6 +149,7 @@ func loadSite(ctx context.Context, tx *store.Tx, os *org.Service, orgID string, 
 		return fmt.Errorf("site %s: %w", s.name, err)
 	}
 	var zones []*org.Zone
+	zoneMap := map[string]alarm.ZoneInfo{}
 	for i, name := range s.zones {
 		n := i + 1
 		z := &org.Zone{OrgID: orgID, SiteID: x.ID, Name: name, Number: &n}
@@ -148,6 +157,14 @@ func loadSite(ctx context.Context, tx *store.Tx, os *org.Service, orgID string, 
 			return err
 		}
 		zones = append(zones, z)
+		zoneMap[strconv.Itoa(n)] = alarm.ZoneInfo{Name: name, ZoneID: z.ID}
+	}
+	if number := panels[s.code]; number != "" {
+		name := s.name + " panel"
+		in := alarm.AccountInput{SiteID: &x.ID, Number: &number, Name: &name, ZoneMap: zoneMap}
+		if _, err := (&alarm.Service{Now: time.Now}).CreateAccountTx(ctx, tx, []string{orgID}, in, nil); err != nil {
+			return fmt.Errorf("alarm account %s: %w", number, err)
+		}
 	}
 	for i, d := range s.devices {
 		dev := &org.Device{OrgID: orgID, SiteID: x.ID, ZoneID: zones[i%len(zones)].ID, Type: d.typ, Name: d.name, Make: d.make, Model: d.model,
