@@ -72,6 +72,7 @@ type consolePage struct {
 	Alarms    []*Alarm
 	CanHandle bool
 	Live      bool
+	Stream    string // the live stream, resuming where the list was read
 	States    []Choice
 	State     string
 }
@@ -90,12 +91,20 @@ func (m *Module) console(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.States = []string{st}
 	}
+	// The stream resumes after the last change this server had seen
+	// before the list is read: a change committed meanwhile (an alarm the
+	// inbox applies just after its panel's ACK) is replayed, not lost
+	// between rendering the page and opening its stream.
+	stream := "/alarms/stream"
+	if m.Hub != nil {
+		stream += "?last-event-id=" + strconv.FormatUint(m.Hub.Stats().Head, 10)
+	}
 	as, err := m.S.Alarms(r.Context(), scope, f, 500, 0)
 	if err != nil {
 		return err
 	}
 	return m.Web.Render(w, 200, "alarm_console", consolePage{Page: m.Web.NewPage(w, r, "Alarm console", "alarms"), Alarms: as,
-		CanHandle: len(p.OrgsWhere(auth.AlarmHandle)) > 0, Live: m.Hub != nil && st == "", States: States, State: st})
+		CanHandle: len(p.OrgsWhere(auth.AlarmHandle)) > 0, Live: m.Hub != nil && st == "", Stream: stream, States: States, State: st})
 }
 
 // stream is the console's SSE feed: alarm changes of every organisation

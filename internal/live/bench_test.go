@@ -81,7 +81,7 @@ func BenchmarkFanOut(b *testing.B) {
 			for i := range n {
 				org := []string{"a", "b"}[i%2]
 				c := &client{filters: []string{root + "." + org + ".>"}, queue: make(chan *event, drainEvery), gone: make(chan struct{})}
-				if _, err := h.register(c, 0, false); err != nil {
+				if _, err := h.register(c, 0, false, false); err != nil {
 					b.Fatal(err)
 				}
 				clients = append(clients, c)

@@ -53,23 +53,25 @@ func TestLastEventID(t *testing.T) {
 	for _, tc := range []struct {
 		header, query string
 		want          uint64
+		given         bool
 	}{
-		{"", "", 0},
-		{"42", "", 42},
-		{" 42 ", "", 42},
-		{"", "17", 17},
-		{"42", "17", 42}, // the browser's own header wins
-		{"-1", "", 0},
-		{"4x", "", 0},
-		{"18446744073709551616", "", 0}, // overflow
-		{"18446744073709551615", "", 18446744073709551615},
+		{"", "", 0, false},
+		{"42", "", 42, true},
+		{" 42 ", "", 42, true},
+		{"", "17", 17, true},
+		{"", "0", 0, true},     // a page rendered before the stream held events
+		{"42", "17", 42, true}, // the browser's own header wins
+		{"-1", "", 0, false},
+		{"4x", "", 0, false},
+		{"18446744073709551616", "", 0, false}, // overflow
+		{"18446744073709551615", "", 18446744073709551615, true},
 	} {
 		r, _ := http.NewRequest("GET", "/events?last-event-id="+tc.query, nil)
 		if tc.header != "" {
 			r.Header.Set("Last-Event-ID", tc.header)
 		}
-		if got := lastEventID(r); got != tc.want {
-			t.Errorf("header %q query %q: got %d, want %d", tc.header, tc.query, got, tc.want)
+		if got, given := lastEventID(r); got != tc.want || given != tc.given {
+			t.Errorf("header %q query %q: got %d %v, want %d %v", tc.header, tc.query, got, given, tc.want, tc.given)
 		}
 	}
 }

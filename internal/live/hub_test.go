@@ -169,6 +169,28 @@ func TestResumeFromRing(t *testing.T) {
 
 // When the ring no longer reaches back to Last-Event-ID the stream replays
 // from JetStream, for one filter (server-side) and for several (local match).
+// A page rendered before the stream held any event resumes after 0: what
+// was published between rendering and connecting is not lost, while a
+// stream opened without a resume point starts with live events only.
+func TestResumeFromStart(t *testing.T) {
+	e := newEnv(t, openBus(t), Options{})
+	f := e.filter("o", ">")
+	first := e.publish(t, "o", "alarm", "alarm", "0")
+	second := e.publish(t, "o", "alarm", "alarm", "1")
+	waitFor(t, "hub to see both events", func() bool { return e.hub.Stats().Head == second })
+	fresh := e.dial(t, "", f)
+	c := e.dial(t, "0", f)
+	for _, want := range []uint64{first, second} {
+		if got := c.next(t).ID; got != strconv.FormatUint(want, 10) {
+			t.Fatalf("resume after 0 got id %s, want %d", got, want)
+		}
+	}
+	live := e.publish(t, "o", "alarm", "alarm", "2")
+	if got := fresh.next(t).ID; got != strconv.FormatUint(live, 10) {
+		t.Fatalf("a stream without a resume point got %s first, want the live %d", got, live)
+	}
+}
+
 func TestResumeFromStream(t *testing.T) {
 	e := newEnv(t, openBus(t), Options{RingSize: 4})
 	type stored struct {

@@ -64,7 +64,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 	if err := h.waitReady(ctx); err != nil {
 		return err
 	}
-	after := lastEventID(r)
+	after, resume := lastEventID(r)
 	lost := false
 	if after > 0 && after > h.Stats().Head {
 		// The browser saw an event this process has not received yet (another
@@ -81,7 +81,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, filters []string) er
 		queue:   make(chan *event, h.opts.ClientBuffer),
 		gone:    make(chan struct{}),
 	}
-	st, err := h.register(c, after, lost)
+	st, err := h.register(c, after, resume, lost)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ type start struct {
 // moderate, and a resync when it is larger than MaxReplay or unknowable
 // (lost). All of it is decided under the lock that admits c, so the live
 // queue continues exactly where the catch-up stops.
-func (h *Hub) register(c *client, after uint64, lost bool) (start, error) {
+func (h *Hub) register(c *client, after uint64, resume, lost bool) (start, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
@@ -204,7 +204,7 @@ func (h *Hub) register(c *client, after uint64, lost bool) (start, error) {
 	}
 	st := start{head: h.head, resync: lost}
 	switch {
-	case lost || after == 0 || after >= h.head:
+	case lost || (after == 0 && !resume) || after >= h.head:
 	case after >= h.coveredAfter:
 		st.backlog = h.ring.after(after, func(ev *event) bool { return c.wants(ev.subject) })
 	case h.head-after > uint64(h.opts.MaxReplay):
@@ -276,17 +276,19 @@ func flushable(w http.ResponseWriter) bool {
 	}
 }
 
-// lastEventID reads the resume point; anything unparsable starts afresh.
-func lastEventID(r *http.Request) uint64 {
+// lastEventID reads the resume point and whether there was one; anything
+// unparsable starts afresh. An explicit 0 is a page rendered before the
+// stream held any event: it resumes from the stream's start.
+func lastEventID(r *http.Request) (uint64, bool) {
 	v := r.Header.Get("Last-Event-ID")
 	if v == "" {
 		v = r.URL.Query().Get("last-event-id")
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	if err != nil {
-		return 0
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
 // stream writes to one response, bounding each write-and-flush by the write
