@@ -208,6 +208,19 @@ type Alarm struct {
 	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
+// Version identifies the alarm's state as the console shows it, so a
+// replayed live message it already shows leaves its row alone (console.js
+// computes the same from the message).
+func (a *Alarm) Version() string {
+	flag := func(t *time.Time) int {
+		if t != nil {
+			return 1
+		}
+		return 0
+	}
+	return fmt.Sprintf("%d|%s|%d|%d|%d|%d", a.UpdatedAt.UnixMilli(), a.State, a.Signals, a.Escalation, flag(a.RestoredAt), flag(a.CancelledAt))
+}
+
 // Open reports whether operators still have to work the alarm.
 func (a *Alarm) Open() bool { return a.State != StateResolved && a.State != StateClosed }
 

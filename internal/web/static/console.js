@@ -54,9 +54,14 @@
     s.textContent = txt;
     return s;
   }
+  // version identifies an alarm's state as shown; must match Alarm.Version.
+  function version(a) {
+    return [Date.parse(a.updated_at), a.state, a.signals, a.escalation || 0, a.restored_at ? 1 : 0, a.cancelled_at ? 1 : 0].join("|");
+  }
   function row(a) {
     const tr = document.createElement("tr");
     tr.dataset.id = a.id;
+    tr.dataset.version = version(a);
     tr.dataset.priority = a.priority;
     tr.dataset.first = Date.parse(a.first_at);
     tr.tabIndex = 0;
@@ -108,6 +113,9 @@
   });
   function apply(a) {
     const old = tbody.querySelector(`tr[data-id="${CSS.escape(a.id)}"]`);
+    // A replayed message the row already shows changes nothing (and does
+    // not replace the row under the pointer or the keyboard focus).
+    if (old && old.dataset.version === version(a)) return;
     if (!openStates.has(a.state)) {
       if (old) old.remove();
     } else {
