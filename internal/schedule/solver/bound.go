@@ -115,17 +115,7 @@ func (m *rowModel) backward(p *Problem, sc *dpScratch, lam float64, h []float64)
 		pr := b.price[t*nA : (t+1)*nA]
 		wk := m.weekend[t]
 		for rs := range m.R {
-			working := rs < workStates
-			var a, r int
-			if working {
-				a, r = rs/m.maxC, rs%m.maxC+1
-			} else {
-				r = rs - workStates + 1
-			}
-			offNext := workStates
-			if !working {
-				offNext = workStates + min(r+1, m.offCap) - 1
-			}
+			working, a, r, offNext := m.runState(rs)
 			canOff := (!working || r >= m.minC || r == d+1) && offC < inf
 			canWork := !(!working && r < m.minOff && r != d+1) && !(working && r >= m.maxC)
 			for cnt := range C {
@@ -215,20 +205,9 @@ func (m *rowModel) next(j, t int, arg int8) int {
 	W1, C := m.W1, m.C
 	w := j % W1
 	cnt := j / W1 % C
-	rs := j / W1 / C
-	workStates := m.nA * m.maxC
-	working := rs < workStates
-	var r int
-	if working {
-		r = rs%m.maxC + 1
-	} else {
-		r = rs - workStates + 1
-	}
+	working, _, r, offNext := m.runState(j / W1 / C)
 	if arg < 0 {
-		if working {
-			return m.q(workStates, cnt, w)
-		}
-		return m.q(workStates+min(r+1, m.offCap)-1, cnt, w)
+		return m.q(offNext, cnt, w)
 	}
 	bb := int(arg)
 	wk := m.weekend[t]
@@ -421,21 +400,10 @@ func (m *rowModel) reach(p *Problem) {
 	for i := (days - 1) * Q; i < days*Q; i++ {
 		m.maxRem[i], m.minRem[i] = 0, 0
 	}
-	workStates := nA * m.maxC
 	for d := days - 2; d >= 0; d-- {
 		t := d + 1
 		for rs := range m.R {
-			working := rs < workStates
-			var a, r int
-			if working {
-				a, r = rs/m.maxC, rs%m.maxC+1
-			} else {
-				r = rs - workStates + 1
-			}
-			offNext := workStates
-			if !working {
-				offNext = workStates + min(r+1, m.offCap) - 1
-			}
+			working, a, r, offNext := m.runState(rs)
 			canOff := !working || r >= m.minC || r == d+1
 			canWork := !m.dayOff[t] && !(!working && r < m.minOff && r != d+1) && !(working && r >= m.maxC)
 			for cnt := range C {

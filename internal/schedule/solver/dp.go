@@ -248,6 +248,17 @@ func (m *rowModel) qualified(s int) bool { return m.classOf[s] >= 0 }
 // states is the size of one day's DP layer.
 func (m *rowModel) states() int { return m.R * m.C * m.M1 * m.W1 }
 
+// runState decodes run state rs: a run of r working days in shift class a,
+// or of r days off, and the run state that a day off leads to.
+func (m *rowModel) runState(rs int) (working bool, a, r, offNext int) {
+	workStates := m.nA * m.maxC
+	if rs < workStates {
+		return true, rs / m.maxC, rs%m.maxC + 1, workStates
+	}
+	r = rs - workStates + 1
+	return false, 0, r, workStates + min(r+1, m.offCap) - 1
+}
+
 // dpScratch is one worker's reusable DP memory.
 type dpScratch struct {
 	cur, nxt []int64 // all inf between runs
@@ -487,18 +498,8 @@ func (m *rowModel) run(p *Problem, cost []int64, sc *dpScratch, out []int, cutof
 			t /= M1
 			cnt := t % C
 			rs := t / C
-			working := rs < workStates
-			var a, r int
-			if working {
-				a, r = rs/m.maxC, rs%m.maxC+1
-			} else {
-				r = rs - workStates + 1
-			}
+			working, a, r, offNext := m.runState(rs)
 			if (!working || r >= m.minC || r == d) && offCost < inf && mu >= need {
-				offNext := workStates
-				if !working {
-					offNext = workStates + min(r+1, m.offCap) - 1
-				}
 				k := idx(offNext, cnt, mu, w)
 				if v := c + offCost; v < nxt[k] && !pruned(v, d, m.q(offNext, cnt, w), mu) {
 					if nxt[k] >= inf {
