@@ -119,6 +119,10 @@ const spillAt = 32
 func (k sink) Commit(ctx context.Context, batch []receiver.Signal) error {
 	events := make([]Event, 0, len(batch))
 	for _, sig := range batch {
+		if evs, ok := sig.Note.([]Event); ok { // normalised on receipt (accept)
+			events = append(events, evs...)
+			continue
+		}
 		a, site, err := k.c.byID(ctx, sig.Account.Ref)
 		if err != nil {
 			return err
@@ -147,18 +151,21 @@ func (k sink) Commit(ctx context.Context, batch []receiver.Signal) error {
 	return nil
 }
 
-// accept implements receiver.Config.OnAccept: a signal's life-safety
-// alarms go to the lane the moment it was read, so neither a full commit
-// queue nor the inbox delays them.
-func (m *Module) accept(ctx context.Context, sig receiver.Signal) {
+// accept implements receiver.Config.OnAccept: it normalises a signal the
+// moment it was read (the sink commits those events), and its life-safety
+// alarms go to the lane, so neither a full commit queue nor the inbox
+// delays them.
+func (m *Module) accept(ctx context.Context, sig receiver.Signal) any {
 	a, site, err := m.cache.byID(ctx, sig.Account.Ref)
 	if err != nil || a == nil {
-		return // the group commit meets the same error and NAKs
+		return nil // the group commit meets the same error and NAKs
 	}
-	if events := FromSignal(sig, a, site); slices.ContainsFunc(events, lifeSafety) {
+	events := FromSignal(sig, a, site)
+	if slices.ContainsFunc(events, lifeSafety) {
 		m.lane.add(events)
 		notify(m.urgent)
 	}
+	return events
 }
 
 // notify wakes whoever waits on ch without blocking.

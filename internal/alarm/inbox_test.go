@@ -412,7 +412,7 @@ func TestLaneFireFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	fire := cidSignals(t, a, now, &seq, 1, "110")
-	m.accept(ctx, fire[0]) // as the receiver does on reading it
+	fire[0].Note = m.accept(ctx, fire[0]) // as the receiver does on reading it
 	m.applyLane(ctx)
 	if err := k.Commit(ctx, fire); err != nil {
 		t.Fatal(err)

@@ -106,7 +106,7 @@ func (s *Server) process(ctx context.Context, raw []byte, o origin, done chan er
 	sig := Signal{Frame: f, Account: acct, ReceivedAt: now, Remote: o.remote, Transport: o.transport,
 		Raw: append([]byte(nil), raw...)}
 	if s.cfg.OnAccept != nil {
-		s.cfg.OnAccept(ctx, sig)
+		sig.Note = s.cfg.OnAccept(ctx, sig)
 	}
 	if err := s.commit(sig, done); err != nil {
 		if s.cfg.SilentOnCommitError {

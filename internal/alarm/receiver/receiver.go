@@ -62,6 +62,7 @@ type Signal struct {
 	Remote     string    // panel address "ip:port"
 	Transport  string    // "tcp" or "udp"
 	Raw        []byte    // the frame exactly as received (LF … CR)
+	Note       any       // what Config.OnAccept returned for it, for the Sink
 }
 
 // DedupKey identifies a frame across retransmissions: a panel that missed
@@ -143,8 +144,9 @@ type Config struct {
 	// short) as soon as it was read, before it waits for its group commit:
 	// the app can act on a fire alarm while an overloaded commit queue
 	// holds the signals ahead of it. The signal is ACKed only after Sink
-	// committed it, as every other.
-	OnAccept func(ctx context.Context, sig Signal)
+	// committed it, as every other. What it returns reaches the Sink as the
+	// signal's Note, so work done here need not be done again.
+	OnAccept func(ctx context.Context, sig Signal) any
 	Logger   *slog.Logger     // default: discard
 	Now      func() time.Time // default: time.Now
 	Window   dc09.Window      // default: dc09.DefaultWindow (-40 s/+20 s)
