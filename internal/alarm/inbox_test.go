@@ -382,15 +382,21 @@ func cidSignals(t *testing.T, a *Account, now time.Time, seq *int, n int, code s
 	var out []receiver.Signal
 	for range n {
 		*seq++
-		f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(*seq), Line: "0", HasLine: true, Account: a.Number,
-			Data: fmt.Sprintf("#%s|1%s 01 %03d", a.Number, code, *seq), Timestamp: now, HasTimestamp: true}
-		raw, err := f.Marshal(nil, nil, dc09.Quirks{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, receiver.Signal{Frame: f, Account: receiver.Account{Ref: a.ID}, ReceivedAt: now, Raw: raw})
+		out = append(out, cidSignal(t, a, now, *seq, "1"+code, *seq))
 	}
 	return out
+}
+
+// cidSignal is one Contact ID signal (qualifier and code, e.g. "1110") for
+// zone of a.
+func cidSignal(t *testing.T, a *Account, now time.Time, seq int, event string, zone int) receiver.Signal {
+	f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(seq), Line: "0", HasLine: true, Account: a.Number,
+		Data: fmt.Sprintf("#%s|%s 01 %03d", a.Number, event, zone), Timestamp: now, HasTimestamp: true}
+	raw, err := f.Marshal(nil, nil, dc09.Quirks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return receiver.Signal{Frame: f, Account: receiver.Account{Ref: a.ID}, ReceivedAt: now, Raw: raw}
 }
 
 // TestLaneFireFirst: with trouble signals waiting in the inbox file, a
@@ -433,5 +439,35 @@ func TestLaneFireFirst(t *testing.T) {
 	as, _ = m.S.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 300, 0)
 	if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != 201 || len(as) != 201 || as[0].Signals != 1 {
 		t.Fatalf("after the inbox: %d events, %d alarms, fire signals %d; want 201, 201, 1", n, len(as), as[0].Signals)
+	}
+
+	// A repeat of the fire on the console takes no lane transaction (its
+	// count follows with the inbox); a fire after the alarm was restored
+	// does, since the operator must see it again at once.
+	lane := func(sig receiver.Signal, wantEvents int) {
+		t.Helper()
+		sig.Note = m.accept(ctx, sig)
+		m.applyLane(ctx)
+		if n := count(t, db, `SELECT COUNT(*) FROM alarm_events`); n != wantEvents {
+			t.Fatalf("after the lane: %d events, want %d", n, wantEvents)
+		}
+		if err := k.Commit(ctx, []receiver.Signal{sig}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.S.Apply(ctx, applyEvents); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq++
+	lane(cidSignal(t, a, now, seq, "1110", 201), 201)
+	now = now.Add(time.Second)
+	seq++
+	lane(cidSignal(t, a, now, seq, "3110", 201), 202) // restore: not life safety, no lane
+	now = now.Add(time.Second)
+	seq++
+	lane(cidSignal(t, a, now, seq, "1110", 201), 204)
+	as, _ = m.S.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 1, 0)
+	if as[0].Type != TypeFire || as[0].Signals != 3 || as[0].RestoredAt != nil {
+		t.Fatalf("fire after repeats and a restore: %+v", as[0])
 	}
 }

@@ -2,6 +2,7 @@ package alarm
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -138,6 +139,34 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 	return applied{alarms: touched, events: fresh}, nil
 }
 
+// raising keeps the alarm signals that would change what an operator sees:
+// those of groups without an open alarm, or whose open alarm was restored
+// or cancelled. A repeat of an alarm already on the console gains nothing
+// from the lane (its count follows with the inbox), and a storm of repeats
+// would cost a write transaction each. One read, no writer.
+func (s *Service) raising(ctx context.Context, events []Event) ([]Event, error) {
+	keys := make([]string, len(events))
+	for i := range events {
+		keys[i] = groupKey(&events[i])
+	}
+	showing := map[string]bool{}
+	for start := 0; start < len(keys); start += eventInsertChunk {
+		ph, args := in(keys[start:min(len(keys), start+eventInsertChunk)])
+		rows, err := s.DB.Query(ctx, `SELECT group_key FROM alarms WHERE group_key IN (`+ph+`) AND is_open
+			AND restored_at IS NULL AND cancelled_at IS NULL`, args...)
+		if err := collect(rows, err, showing); err != nil {
+			return nil, fmt.Errorf("open alarms: %w", err)
+		}
+	}
+	out := events[:0]
+	for i := range events {
+		if !showing[keys[i]] {
+			out = append(out, events[i])
+		}
+	}
+	return out, nil
+}
+
 // existingKeys returns the dedup keys of events already stored.
 func existingKeys(ctx context.Context, tx *store.Tx, events []Event) (map[string]bool, error) {
 	seen := make(map[string]bool, len(events))
@@ -149,23 +178,27 @@ func existingKeys(ctx context.Context, tx *store.Tx, events []Event) (map[string
 		}
 		ph, args := in(keys)
 		rows, err := tx.Query(ctx, `SELECT dedup_key FROM alarm_events WHERE dedup_key IN (`+ph+`)`, args...)
-		if err != nil {
+		if err := collect(rows, err, seen); err != nil {
 			return nil, fmt.Errorf("dedup lookup: %w", err)
-		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			seen[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	return seen, nil
+}
+
+// collect adds the strings of a one-column query to set and closes rows.
+func collect(rows *sql.Rows, err error, set map[string]bool) error {
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return err
+		}
+		set[k] = true
+	}
+	return rows.Err()
 }
 
 // insertEvents inserts new events. The unique dedup key stays the last

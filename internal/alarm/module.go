@@ -246,13 +246,21 @@ func (m *Module) applyLoop(ctx context.Context) {
 	}
 }
 
-// applyLane applies the waiting life-safety alarms in one transaction of
-// their own. A failure leaves them to the inbox, which holds them too.
+// applyLane applies the waiting life-safety alarms that raise or re-raise
+// an alarm in one transaction of their own; repeats of alarms already on
+// the console are left to the inbox. A failure leaves them to the inbox,
+// which holds them too.
 func (m *Module) applyLane(ctx context.Context) {
-	if events := m.lane.take(); len(events) > 0 {
-		if err := m.S.Ingest(ctx, events); err != nil && ctx.Err() == nil {
-			m.Log.Warn("alarm: applying life-safety alarms ahead of the inbox", "err", err)
-		}
+	events := m.lane.take()
+	if len(events) == 0 {
+		return
+	}
+	events, err := m.S.raising(ctx, events)
+	if err == nil && len(events) > 0 {
+		err = m.S.Ingest(ctx, events)
+	}
+	if err != nil && ctx.Err() == nil {
+		m.Log.Warn("alarm: applying life-safety alarms ahead of the inbox", "err", err)
 	}
 }
 
