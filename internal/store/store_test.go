@@ -196,3 +196,54 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// TestWriteUnsynced: the transaction commits and is visible like any other,
+// only its commit skips the sync, and the writer syncs again afterwards
+// (also after a transaction that failed).
+func TestWriteUnsynced(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		setting := `PRAGMA synchronous` // 2 = FULL, 1 = NORMAL
+		on, off := "2", "1"
+		if db.Dialect == store.Postgres {
+			setting, on, off = `SHOW synchronous_commit`, "on", "off"
+		}
+		inside := func(tx *store.Tx) string {
+			var v string
+			if err := tx.QueryRow(ctx, setting).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if _, err := db.Exec(ctx, `CREATE TABLE unsynced (n INTEGER NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		err := db.WriteUnsynced(ctx, func(tx *store.Tx) error {
+			if v := inside(tx); v != off {
+				t.Errorf("inside: %s = %s, want %s", setting, v, off)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO unsynced (n) VALUES (1)`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := errors.New("rolled back")
+		if err := db.WriteUnsynced(ctx, func(tx *store.Tx) error {
+			tx.Exec(ctx, `INSERT INTO unsynced (n) VALUES (2)`)
+			return failed
+		}); !errors.Is(err, failed) {
+			t.Fatalf("failed transaction: %v", err)
+		}
+		var n int
+		if err := db.QueryRow(ctx, `SELECT COALESCE(SUM(n), 0) FROM unsynced`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("committed rows: sum %d, %v; want 1", n, err)
+		}
+		db.Write(ctx, func(tx *store.Tx) error {
+			if v := inside(tx); v != on {
+				t.Errorf("after: %s = %s, want %s", setting, v, on)
+			}
+			return nil
+		})
+	})
+}
