@@ -162,8 +162,18 @@ func (m *Module) accept(ctx context.Context, sig receiver.Signal) any {
 	}
 	events := FromSignal(sig, a, site)
 	if slices.ContainsFunc(events, lifeSafety) {
-		m.lane.add(events)
-		notify(m.urgent)
+		// A repeat of an alarm already on the console gains nothing from
+		// the lane (its count follows with the inbox), and a storm of
+		// repeats would cost a write transaction each and hold up the
+		// inbox. If the read fails the signals take the lane anyway.
+		urgent := slices.DeleteFunc(slices.Clone(events), func(e Event) bool { return !lifeSafety(e) })
+		if raise, err := m.S.raising(ctx, urgent); err == nil {
+			urgent = raise
+		}
+		if len(urgent) > 0 {
+			m.lane.add(urgent)
+			notify(m.urgent)
+		}
 	}
 	return events
 }
@@ -192,15 +202,17 @@ type lane struct {
 // lifeSafety reports whether e is a fire, panic or medical alarm (not on test).
 func lifeSafety(e Event) bool { return e.Kind == KindAlarm && e.Priority == PriorityLife && !e.OnTest }
 
-// add keeps events' life-safety alarms.
 func (l *lane) add(events []Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range events {
-		if lifeSafety(e) {
-			l.events = append(l.events, e)
-		}
-	}
+	l.events = append(l.events, events...)
+}
+
+// waiting reports whether the lane holds alarms.
+func (l *lane) waiting() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.events) > 0
 }
 
 func (l *lane) take() []Event {

@@ -218,7 +218,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("alarm inbox: %w", err)
 	}
-	seqs, events, err := s.readInbox(rows, maxEvents, decodeEvents)
+	seqs, ends, events, err := s.readInbox(rows, maxEvents, decodeEvents)
 	if err != nil {
 		return 0, err
 	}
@@ -226,13 +226,30 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		s.sweepInbox(ctx)
 		return 0, nil
 	}
-	last := seqs[len(seqs)-1]
 	now := s.Now().UTC()
 	var res applied
+	var last int64 // the last row applied …
+	var done int   // … and the events up to its end
 	err = s.DB.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		if res, err = apply(ctx, tx, events, now); err != nil {
-			return err
+		res, last, done = applied{}, 0, 0
+		// Whole rows in parts of about applyPart events: between parts
+		// the transaction ends early if a life-safety alarm waits for
+		// the writer, so it waits for one part, not the whole batch.
+		for i := range seqs {
+			if ends[i]-done < applyPart && i < len(seqs)-1 {
+				continue
+			}
+			part, err := s.apply(ctx, tx, events[done:ends[i]], now)
+			if err != nil {
+				return err
+			}
+			res.alarms = append(res.alarms, part.alarms...)
+			res.events = append(res.events, part.events...)
+			res.accounts = append(res.accounts, part.accounts...)
+			last, done = seqs[i], ends[i]
+			if s.Yield != nil && s.Yield() {
+				break
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox_applied (epoch, seq) VALUES (?, ?)
 			ON CONFLICT (epoch) DO UPDATE SET seq = excluded.seq`, in.epoch, last); err != nil {
@@ -244,12 +261,15 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		return 0, err
 	}
 	in.seq = last
-	s.announce(res)
+	s.announce(res, now)
 	if time.Since(in.swept) >= inboxSweep {
 		s.sweepInbox(ctx)
 	}
-	return len(events), nil
+	return done, nil
 }
+
+// applyPart is how many events Apply applies between looks at Yield.
+const applyPart = 100
 
 // sweepInbox deletes applied rows from the inbox file. It runs at most
 // every inboxSweep while signals flow, and when the applier caught up, so
@@ -296,11 +316,11 @@ func (s *Service) applyShared(ctx context.Context, maxEvents int) (int, error) {
 		if err != nil {
 			return fmt.Errorf("alarm inbox: %w", err)
 		}
-		seqs, events, err := s.readInbox(rows, maxEvents, decodeJSON)
+		seqs, _, events, err := s.readInbox(rows, maxEvents, decodeJSON)
 		if err != nil || len(seqs) == 0 {
 			return err
 		}
-		if res, err = apply(ctx, tx, events, now); err != nil {
+		if res, err = s.apply(ctx, tx, events, now); err != nil {
 			return err
 		}
 		// seq is an integer column: the IN list is built from integers
@@ -318,36 +338,35 @@ func (s *Service) applyShared(ctx context.Context, maxEvents int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.announce(res)
+	s.announce(res, now)
 	return n, nil
 }
 
 // readInbox decodes inbox rows (seq, events) in order until about
-// maxEvents events were read, and closes rows.
-func (s *Service) readInbox(rows *sql.Rows, maxEvents int, decode func([]byte) ([]Event, error)) ([]int64, []Event, error) {
+// maxEvents events were read, and closes rows. Row i's events end at
+// ends[i].
+func (s *Service) readInbox(rows *sql.Rows, maxEvents int, decode func([]byte) ([]Event, error)) (seqs []int64, ends []int, events []Event, err error) {
 	defer rows.Close()
-	var seqs []int64
-	var events []Event
 	for len(events) < maxEvents && rows.Next() {
 		var seq int64
 		var data []byte
 		if err := rows.Scan(&seq, &data); err != nil {
-			return nil, nil, fmt.Errorf("alarm inbox: %w", err)
+			return nil, nil, nil, fmt.Errorf("alarm inbox: %w", err)
 		}
-		seqs = append(seqs, seq)
 		evs, err := decode(data)
+		seqs = append(seqs, seq)
+		events = append(events, evs...)
+		ends = append(ends, len(events))
 		if err != nil {
 			// Only a row this code did not write can fail here; keep it
 			// out of the way rather than stop every alarm behind it.
 			s.logger().Error("alarm inbox: undecodable row dropped", "seq", seq, "err", err, "data", truncate(string(data), 2000))
-			continue
 		}
-		events = append(events, evs...)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("alarm inbox: %w", err)
+		return nil, nil, nil, fmt.Errorf("alarm inbox: %w", err)
 	}
-	return seqs, events, nil
+	return seqs, ends, events, nil
 }
 
 // backlog bounds how far the applier may fall behind the receiver: the

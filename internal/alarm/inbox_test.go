@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -469,5 +470,46 @@ func TestLaneFireFirst(t *testing.T) {
 	as, _ = m.S.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 1, 0)
 	if as[0].Type != TypeFire || as[0].Signals != 3 || as[0].RestoredAt != nil {
 		t.Fatalf("fire after repeats and a restore: %+v", as[0])
+	}
+}
+
+// TestApplyYields: while something more urgent waits for the writer, Apply
+// commits after a part of about applyPart events (whole inbox rows), and the
+// next Apply goes on from there: nothing skipped, nothing applied twice.
+func TestApplyYields(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, a := fixture(t, db, &now)
+	s.Inbox = openInbox(t, db)
+	const rows, perRow = 5, 60
+	for r := range rows {
+		evs := make([]Event, perRow)
+		for i := range evs {
+			evs[i] = testEvent(a, now, fmt.Sprintf("k%d-%d", r, i), strconv.Itoa(i%7), TypeTrouble, KindAlarm)
+		}
+		if err := s.Enqueue(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	urgent := true
+	s.Yield = func() bool { return urgent }
+	n, err := s.Apply(ctx, applyEvents)
+	if err != nil || n != 2*perRow { // two rows reach applyPart
+		t.Fatalf("yielding apply: %d events, %v; want %d", n, err, 2*perRow)
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != 2*perRow {
+		t.Fatalf("%d events stored, want %d", got, 2*perRow)
+	}
+	urgent = false
+	if n, err = s.Apply(ctx, applyEvents); err != nil || n != (rows-2)*perRow {
+		t.Fatalf("second apply: %d events, %v; want %d", n, err, (rows-2)*perRow)
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != rows*perRow {
+		t.Fatalf("%d events stored, want %d", got, rows*perRow)
+	}
+	var signals int
+	if err := db.QueryRow(ctx, `SELECT SUM(signals) FROM alarms`).Scan(&signals); err != nil || signals != rows*perRow {
+		t.Fatalf("alarms count %d signals (%v), want %d", signals, err, rows*perRow)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"vigil/internal/store"
@@ -27,30 +28,45 @@ const eventPlaceholders = `(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 // batch was written. Webhooks, MQTT and supervision use it directly; the
 // DC-09 receiver goes through the inbox (Enqueue, Apply).
 func (s *Service) Ingest(ctx context.Context, events []Event) error {
+	return s.ingest(ctx, events, s.DB.Write)
+}
+
+// ingestAhead is Ingest for signals that are also on their way through
+// the inbox (the life-safety lane): the commit need not wait for the disk,
+// since a transaction lost in a power cut is applied again from the inbox,
+// and the inbox only deletes rows a synced transaction applied.
+func (s *Service) ingestAhead(ctx context.Context, events []Event) error {
+	return s.ingest(ctx, events, s.DB.WriteUnsynced)
+}
+
+func (s *Service) ingest(ctx context.Context, events []Event, write func(context.Context, func(*store.Tx) error) error) error {
 	if len(events) == 0 {
 		return nil
 	}
 	now := s.Now().UTC()
 	var res applied
-	err := s.DB.Write(ctx, func(tx *store.Tx) error {
+	err := write(ctx, func(tx *store.Tx) error {
 		var err error
-		res, err = apply(ctx, tx, events, now)
+		res, err = s.apply(ctx, tx, events, now)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.announce(res)
+	s.announce(res, now)
 	return nil
 }
 
 // applied is what a transaction changed, to publish after its commit.
 type applied struct {
-	alarms []*Alarm
-	events []Event // the new (not duplicate) events
+	alarms   []*Alarm
+	events   []Event  // the new (not duplicate) events
+	accounts []string // whose supervision clock was refreshed
 }
 
-func (s *Service) announce(res applied) {
+// announce publishes what a transaction changed, after its commit.
+func (s *Service) announce(res applied, now time.Time) {
+	s.clocks.set(res.accounts, now)
 	if s.Publish != nil && (len(res.alarms) > 0 || len(res.events) > 0) {
 		s.Publish(dedupAlarms(res.alarms), res.events)
 	}
@@ -61,7 +77,7 @@ func (s *Service) announce(res applied) {
 // alarm signals create or join the open alarm of their group, restores
 // and cancels mark open alarms, and every signal refreshes its account's
 // supervision clock (clearing a communication failure).
-func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (applied, error) {
+func (s *Service) apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (applied, error) {
 	var touched []*Alarm
 	var fresh []Event
 	// Which events are new? One indexed lookup per chunk, then the alarms
@@ -86,7 +102,7 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 		if e.ID == "" {
 			e.ID = store.NewID()
 		}
-		if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) {
+		if e.AccountID != "" && e.Source != "supervision" && !slices.Contains(accounts, e.AccountID) && s.clocks.stale(e.AccountID, now) {
 			accounts = append(accounts, e.AccountID)
 		}
 		if seen[e.DedupKey] {
@@ -97,8 +113,8 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 		fi := len(fresh) - 1
 		if fresh[fi].Kind == KindAlarm {
 			// Alarm signals are upserted together, one row per group; a
-			// restore or cancel first applies what came before it, so the
-			// batch keeps the panel's order.
+			// restore of a waiting group, or a cancel, first applies what
+			// came before it, so the batch keeps the panel's order.
 			if groups.add(fresh, fi) {
 				a, err := groups.flush(ctx, tx, fresh, now)
 				if err != nil {
@@ -108,7 +124,7 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 			}
 			continue
 		}
-		if fresh[fi].Kind == KindRestore || fresh[fi].Kind == KindCancel {
+		if (fresh[fi].Kind == KindRestore && groups.has(&fresh[fi])) || fresh[fi].Kind == KindCancel {
 			a, err := groups.flush(ctx, tx, fresh, now)
 			if err != nil {
 				return applied{}, err
@@ -136,14 +152,12 @@ func apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (ap
 		}
 		touched = append(touched, restored...)
 	}
-	return applied{alarms: touched, events: fresh}, nil
+	return applied{alarms: touched, events: fresh, accounts: accounts}, nil
 }
 
-// raising keeps the alarm signals that would change what an operator sees:
-// those of groups without an open alarm, or whose open alarm was restored
-// or cancelled. A repeat of an alarm already on the console gains nothing
-// from the lane (its count follows with the inbox), and a storm of repeats
-// would cost a write transaction each. One read, no writer.
+// raising returns the alarm signals that would change what an operator
+// sees: those of groups without an open alarm, or whose open alarm was
+// restored or cancelled. One read, no writer.
 func (s *Service) raising(ctx context.Context, events []Event) ([]Event, error) {
 	keys := make([]string, len(events))
 	for i := range events {
@@ -158,7 +172,7 @@ func (s *Service) raising(ctx context.Context, events []Event) ([]Event, error) 
 			return nil, fmt.Errorf("open alarms: %w", err)
 		}
 	}
-	out := events[:0]
+	var out []Event
 	for i := range events {
 		if !showing[keys[i]] {
 			out = append(out, events[i])
@@ -287,6 +301,12 @@ func (g *alarmGroups) add(fresh []Event, i int) bool {
 		x.last = at
 	}
 	return len(g.order) >= maxGroupRows
+}
+
+// has reports whether e's group has signals waiting to be upserted.
+func (g *alarmGroups) has(e *Event) bool {
+	_, ok := g.byKey[groupKey(e)]
+	return ok
 }
 
 // flush upserts the collected groups: a new alarm per group without an
@@ -456,6 +476,38 @@ func touchAccounts(ctx context.Context, tx *store.Tx, ids []string, now time.Tim
 
 // supervisionGrain is the resolution of an account's last-signal clock.
 const supervisionGrain = 5 * time.Second
+
+// clocks remembers when this server last committed an account's
+// supervision clock, so a batch only asks the database about accounts
+// that may be due (at 10,000 signals a second most are not). Another
+// server's writes are not seen here: such an account is merely asked
+// about once more.
+type clocks struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	reset time.Time
+}
+
+func (c *clocks) stale(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.at[id]
+	return !ok || !now.Before(at.Add(supervisionGrain))
+}
+
+func (c *clocks) set(ids []string, now time.Time) {
+	if len(ids) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at == nil || now.Sub(c.reset) > 4*supervisionGrain {
+		c.at, c.reset = map[string]time.Time{}, now // bounded: only recent accounts
+	}
+	for _, id := range ids {
+		c.at[id] = now
+	}
+}
 
 // dedupAlarms keeps the last state of each alarm, most urgent first, so
 // publishing a batch announces fire alarms before the trouble flood.

@@ -102,6 +102,7 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{}),
 		backlog: newBacklog(maxBacklog), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
 	m.S = &Service{DB: db, Inbox: opts.Inbox, Now: now, Log: log}
+	m.S.Yield = m.lane.waiting
 	m.cache = newAccountCache(m.S)
 	m.S.OnAccountsChanged = m.cache.Invalidate
 	m.unknown = &unknownRecorder{s: m.S, q: make(chan Unknown, 1024)}
@@ -239,27 +240,21 @@ func (m *Module) applyLoop(ctx context.Context) {
 				m.applies.Add(1)
 				m.applied.Add(uint64(n))
 			}
-			if n < applyEvents {
+			if n < applyEvents && !m.lane.waiting() {
 				break // caught up: linger for the next batch
 			}
 		}
 	}
 }
 
-// applyLane applies the waiting life-safety alarms that raise or re-raise
-// an alarm in one transaction of their own; repeats of alarms already on
-// the console are left to the inbox. A failure leaves them to the inbox,
-// which holds them too.
+// applyLane applies the waiting life-safety alarms in one transaction of
+// their own. A failure leaves them to the inbox, which holds them too.
 func (m *Module) applyLane(ctx context.Context) {
 	events := m.lane.take()
 	if len(events) == 0 {
 		return
 	}
-	events, err := m.S.raising(ctx, events)
-	if err == nil && len(events) > 0 {
-		err = m.S.Ingest(ctx, events)
-	}
-	if err != nil && ctx.Err() == nil {
+	if err := m.S.ingestAhead(ctx, events); err != nil && ctx.Err() == nil {
 		m.Log.Warn("alarm: applying life-safety alarms ahead of the inbox", "err", err)
 	}
 }

@@ -30,6 +30,12 @@ type Service struct {
 	// OnAccountsChanged is called after an account was created, changed or
 	// deleted (the receiver's account cache drops its entries).
 	OnAccountsChanged func()
+	// Yield reports whether something more urgent waits for the writer
+	// (the life-safety lane): Apply then commits what it applied so far
+	// instead of finishing its batch (nil: never).
+	Yield func() bool
+
+	clocks clocks // supervision clocks committed by this server
 }
 
 func (s *Service) record(ctx context.Context, tx *store.Tx, p *auth.Principal, org, action, typ, id string, data any) error {
