@@ -350,3 +350,22 @@ func TestSOPFixedOnFirstAction(t *testing.T) {
 		}
 	})
 }
+
+func TestRaisesLife(t *testing.T) {
+	fire := &Alarm{Priority: PriorityLife, Signals: 1}
+	for _, tc := range []struct {
+		name   string
+		alarms []*Alarm
+		want   bool
+	}{
+		{"nothing", nil, false},
+		{"a new fire", []*Alarm{fire}, true},
+		{"two new life-safety alarms", []*Alarm{fire, {Priority: PriorityLife, Signals: 1}}, true},
+		{"a repeat or re-raise", []*Alarm{{Priority: PriorityLife, Signals: 2}}, false},
+		{"with a trouble alarm", []*Alarm{fire, {Priority: PriorityOther, Signals: 1}}, false},
+	} {
+		if got := raisesLife(tc.alarms); got != tc.want {
+			t.Errorf("%s: raisesLife = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

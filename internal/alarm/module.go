@@ -56,6 +56,7 @@ type Module struct {
 	unknown *unknownRecorder
 	recv    *receiver.Server
 	pub     chan pubBatch
+	first   chan pubBatch // batches that raise life-safety alarms: published ahead
 	stop    chan struct{} // closed when Run ends: the publisher drains and stops
 	dropped atomic.Uint64 // event notifications dropped because the publisher was behind
 	mqtt    *mqttManager
@@ -99,7 +100,7 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 	if opts.Tick <= 0 {
 		opts.Tick = 5 * time.Second
 	}
-	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), stop: make(chan struct{}),
+	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), first: make(chan pubBatch, 256), stop: make(chan struct{}),
 		backlog: newBacklog(maxBacklog), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
 	m.S = &Service{DB: db, Inbox: opts.Inbox, Now: now, Log: log}
 	m.S.Yield = m.lane.waiting
@@ -301,12 +302,31 @@ func (m *Module) tickLoop(ctx context.Context) {
 	}
 }
 
+// raisesLife reports whether alarms is a batch that only raises new
+// life-safety alarms. Publishing it ahead of the queue cannot overtake an
+// older message about the same alarms: there is none.
+func raisesLife(alarms []*Alarm) bool {
+	for _, a := range alarms {
+		if a.Priority != PriorityLife || a.Signals != 1 {
+			return false
+		}
+	}
+	return len(alarms) > 0
+}
+
 // enqueue hands committed changes to the publisher without waiting for
 // NATS. Alarm changes always get through (the committer waits if the
 // publisher is far behind); raw-event notifications are dropped and
 // counted instead, since the database already holds them.
 func (m *Module) enqueue(alarms []*Alarm, events []Event) {
 	b := pubBatch{alarms: alarms, events: events}
+	if raisesLife(alarms) {
+		select {
+		case m.first <- b:
+		case <-m.stop:
+		}
+		return
+	}
 	select {
 	case m.pub <- b:
 		return
@@ -402,20 +422,30 @@ func (m *Module) publishLoop() {
 	defer tick.Stop()
 	for {
 		var b pubBatch
+		ahead := true
 		select {
-		case b = <-m.pub:
-		case now := <-tick.C:
-			flush(now)
-			continue
-		case <-m.stop:
-			// Drain what was committed before the stop, then finish.
+		case b = <-m.first:
+		default:
+			ahead = false
+		}
+		if !ahead {
 			select {
+			case b = <-m.first:
 			case b = <-m.pub:
-			default:
-				for _, a := range pending {
-					sendAlarm(a, time.Now())
+			case now := <-tick.C:
+				flush(now)
+				continue
+			case <-m.stop:
+				// Drain what was committed before the stop, then finish.
+				select {
+				case b = <-m.first:
+				case b = <-m.pub:
+				default:
+					for _, a := range pending {
+						sendAlarm(a, time.Now())
+					}
+					goto done
 				}
-				goto done
 			}
 		}
 		now := time.Now()
