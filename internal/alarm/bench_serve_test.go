@@ -58,10 +58,11 @@ func TestServeBenchmarks(t *testing.T) {
 
 	// VIGIL_ALARM_BENCH_ONLY=postgres skips the ceiling and SQLite runs;
 	// =sqlite runs only the SQLite sustained throughput (a quick check
-	// while tuning the ingest path).
+	// while tuning the ingest path); =latency only the SQLite latency
+	// probes.
 	only := os.Getenv("VIGIL_ALARM_BENCH_ONLY")
 	// No-store ceiling, same machine, same run.
-	if only != "postgres" && only != "sqlite" {
+	if only == "" {
 		lis := exec.Command(bin, "alarm", "listen", "--addr", "127.0.0.1:0", "--no-store", "--duration", (dur + 10*time.Second).String(), "--json")
 		lout, _ := lis.StderrPipe()
 		if err := lis.Start(); err != nil {
@@ -95,10 +96,12 @@ func TestServeBenchmarks(t *testing.T) {
 		db := waitDB(t, dsn)
 		defer db.Close()
 		provisionPanels(t, db, 1000, 101) // 1000–1099 for bench, 1100 for the fire prober
-		cpu0 := cpuTime(p)
-		res := bench(p.dc09, "--rate", "0", "--duration", dur.String())
-		cpu := cpuTime(p) - cpu0
-		t.Logf("%s sustained, rate 0, %s: %s; %s; server CPU %.1f s", name, dur, res, inboxStats(t, p), cpu.Seconds())
+		if only != "latency" {
+			cpu0 := cpuTime(p)
+			res := bench(p.dc09, "--rate", "0", "--duration", dur.String())
+			cpu := cpuTime(p) - cpu0
+			t.Logf("%s sustained, rate 0, %s: %s; %s; server CPU %.1f s", name, dur, res, inboxStats(t, p), cpu.Seconds())
+		}
 		if name != "sqlite" || only == "sqlite" {
 			return
 		}
@@ -130,7 +133,7 @@ func TestServeBenchmarks(t *testing.T) {
 	if only != "postgres" {
 		run("sqlite", "")
 	}
-	if pg := os.Getenv("VIGIL_ALARM_BENCH_PG"); pg != "" {
+	if pg := os.Getenv("VIGIL_ALARM_BENCH_PG"); pg != "" && only != "latency" {
 		run("postgres", pg)
 	}
 }
@@ -250,9 +253,8 @@ func fireProbe(ctx context.Context, t *testing.T, addr string, sse *sseConn, fir
 	sentAt := map[string]time.Time{}
 	// Every probe is a new alarm (its own zone), so its first live message
 	// is the one measured; runs use disjoint zone ranges.
-	zone := firstZone - 1
-	for seq := 1; ctx.Err() == nil && zone < firstZone+probeZones; seq++ {
-		zone++
+	for seq := 1; ctx.Err() == nil && seq <= probeZones; seq++ {
+		zone := firstZone + seq - 1
 		z := strconv.Itoa(zone)
 		f := &dc09.Frame{Token: dc09.TokenCID, Sequence: dc09.SequenceString(seq), Line: "0", HasLine: true, Account: "1100",
 			Data: fmt.Sprintf("#1100|1110 01 %03d", zone)}
@@ -261,7 +263,10 @@ func fireProbe(ctx context.Context, t *testing.T, addr string, sse *sseConn, fir
 		c.SetDeadline(time.Now().Add(10 * time.Second))
 		c.Write(raw)
 		br.ReadBytes('\n')
-		br.ReadBytes('\r')
+		reply, err := br.ReadBytes('\r')
+		if err != nil || !bytes.Contains(reply, []byte(`"ACK"`)) {
+			t.Logf("fire probe zone %s: no ACK (%q, %v)", z, reply, err)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(50 * time.Millisecond):
@@ -277,6 +282,7 @@ func fireProbe(ctx context.Context, t *testing.T, addr string, sse *sseConn, fir
 			delete(sse.seen, z)
 		} else {
 			out = append(out, time.Hour) // never arrived: counts as a miss
+			t.Logf("fire probe zone %s, sent %s: no console message", z, at.Format("15:04:05.000"))
 		}
 	}
 	return out

@@ -268,7 +268,10 @@ type dpScratch struct {
 	lam      []int64
 	lamW     int64
 	count    []int
-	b        boundScratch
+	// lo, hi and keep are the Lagrangian loop's brackets and best row.
+	lo, hi []int64
+	keep   []int
+	b      boundScratch
 	// exact turns the bounding off (for tests that compare both).
 	exact bool
 	// firstFit accepts, under a finite cutoff, the first row found within
@@ -319,6 +322,9 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 	sc.ensure(m.states(), p.Days, m.nA)
 	clear(sc.lam)
 	sc.lamW = 0
+	if !m.binding && !m.relaxW {
+		return m.run(p, cost, sc, out, cutoff)
+	}
 	// Multipliers grow from the scale of the prices themselves.
 	var scale int64 = 1
 	for _, c := range cost {
@@ -327,9 +333,75 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 		}
 	}
 	scale = max(1, scale/8)
-	const rounds = 16
+	// A row that respects every limit pays at most lam·limit in
+	// multipliers (weekend days at most maxWeekendLen per weekend), so
+	// (DP optimum − that) bounds every such row from below, and a row
+	// priced at most c costs at most c + that in the multiplied prices.
+	wkLen := 1
+	for _, w := range p.Weekends {
+		wkLen = max(wkLen, w.Last-w.First+1)
+	}
+	slack := func() (int64, bool) {
+		var t int64
+		for a := range m.nA {
+			if l := sc.lam[a]; l > 0 && !m.tracked[a] && m.limit[a] < p.Days {
+				if l >= inf {
+					return 0, false
+				}
+				t += l * int64(m.limit[a])
+			}
+		}
+		if sc.lamW > 0 {
+			if sc.lamW >= inf {
+				return 0, false
+			}
+			t += sc.lamW * int64(wkLen*m.maxW)
+		}
+		return t, t < inf/4
+	}
+	// lo and hi bracket each multiplier between the last value at which its
+	// type was over the limit and the last at which the row respected it
+	// (hi < 0: none yet); after the first row within every limit the loop
+	// bisects them, keeping the cheapest such row.
+	if cap(sc.lo) < m.nA+1 {
+		sc.lo = make([]int64, m.nA+1)
+		sc.hi = make([]int64, m.nA+1)
+	}
+	lo, hi := sc.lo[:m.nA+1], sc.hi[:m.nA+1]
+	for a := range lo {
+		lo[a], hi[a] = 0, -1
+	}
+	if cap(sc.keep) < p.Days {
+		sc.keep = make([]int, p.Days)
+	}
+	keep := sc.keep[:p.Days]
+	bestV, have := int64(inf), false
+	S := len(p.Shifts)
+	truePrice := func(row []int) int64 {
+		var v int64
+		for d, s := range row {
+			if s == Off {
+				v += cost[d*(S+1)+S]
+			} else {
+				v += cost[d*(S+1)+s]
+			}
+		}
+		return v
+	}
+	// want is the dearest true price still of interest.
+	want := func() int64 {
+		if have {
+			return min(cutoff, bestV-1)
+		}
+		return cutoff
+	}
+	const rounds, refine = 16, 4
+	refined := 0
 	for round := 0; round <= rounds; round++ {
 		if round == rounds {
+			if have {
+				break
+			}
 			// Last resort: no limited type at all.
 			for a := range m.nA {
 				if !m.tracked[a] && m.limit[a] < p.Days {
@@ -340,18 +412,18 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 				sc.lamW = inf
 			}
 		}
-		// The cutoff is on the true price; with multipliers in the
-		// prices only the first round may use it.
 		cut := int64(inf)
-		if round == 0 {
-			cut = cutoff
+		sl, finite := slack()
+		if w := want(); w < inf && finite {
+			cut = w + sl
 		}
 		val, ok := m.run(p, cost, sc, out, cut)
 		if !ok {
-			return 0, false
+			break
 		}
-		if !m.binding && !m.relaxW {
-			return val, true
+		if finite && want() < inf && val-sl > want() {
+			// No row within the limits is wanted.
+			break
 		}
 		clear(sc.count)
 		for _, s := range out {
@@ -359,32 +431,73 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 				sc.count[m.classOf[s]]++
 			}
 		}
-		over := false
+		within := true
 		for a := range m.nA {
 			if !m.tracked[a] && sc.count[a] > m.limit[a] {
-				over = true
-				sc.lam[a] = sc.lam[a]*2 + scale
+				within = false
 			}
 		}
-		if m.relaxW && weekendsWorked(p, out) > m.maxW {
-			over = true
-			sc.lamW = sc.lamW*2 + scale
+		wkOver := m.relaxW && weekendsWorked(p, out) > m.maxW
+		if wkOver {
+			within = false
 		}
-		if !over {
-			// Report the true price, without the multipliers.
-			var v int64
-			S := len(p.Shifts)
-			for d, s := range out {
-				if s == Off {
-					v += cost[d*(S+1)+S]
+		if within {
+			v := truePrice(out)
+			if v < bestV {
+				bestV, have = v, true
+				copy(keep, out)
+			}
+			if finite && v <= val-sl {
+				break // the Lagrangian bound is met: optimal
+			}
+		}
+		if have {
+			if refined == refine {
+				break
+			}
+			refined++
+		}
+		// Next multipliers: raise those over their limit (double until
+		// a bracket exists, then bisect), lower the others of a row
+		// within every limit towards their last violated value.
+		moved := false
+		step := func(a int, l *int64, over bool) {
+			switch {
+			case over:
+				lo[a] = *l
+				if hi[a] >= 0 {
+					*l = (lo[a] + hi[a] + 1) / 2
 				} else {
-					v += cost[d*(S+1)+s]
+					*l = *l*2 + scale
 				}
+			case within && *l > 0:
+				hi[a] = *l
+				*l = (lo[a] + hi[a]) / 2
+			default:
+				return
 			}
-			return v, true
+			moved = true
+		}
+		for a := range m.nA {
+			if !m.tracked[a] && m.limit[a] < p.Days && sc.lam[a] < inf {
+				step(a, &sc.lam[a], sc.count[a] > m.limit[a])
+			}
+		}
+		if m.relaxW && sc.lamW < inf {
+			step(m.nA, &sc.lamW, wkOver)
+		}
+		if !moved && round < rounds-1 {
+			if have {
+				break
+			}
+			round = rounds - 1
 		}
 	}
-	return 0, false
+	if !have {
+		return 0, false
+	}
+	copy(out, keep)
+	return bestV, true
 }
 
 // run is one DP pass with the current multipliers. States are laid out as
