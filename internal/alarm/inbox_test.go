@@ -482,7 +482,7 @@ func TestApplyYields(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	s, a := fixture(t, db, &now)
 	s.Inbox = openInbox(t, db)
-	const rows, perRow = 5, 60
+	const rows, perRow = 5, applyPart*3/5 // two rows make a part
 	for r := range rows {
 		evs := make([]Event, perRow)
 		for i := range evs {
