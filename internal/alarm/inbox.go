@@ -71,8 +71,9 @@ type Inbox struct {
 	epoch   string    // side: the file's identity
 	mu      sync.Mutex
 	seq     int64     // side: the last row applied
-	swept   time.Time // side: when applied rows were last deleted …
-	sweptTo int64     // … up to this row
+	synced  int64     // side: the last row a synced transaction applied …
+	syncAt  time.Time // … at this time
+	sweptTo int64     // side: applied rows were deleted up to this one
 	old     bool      // side: the main database's own alarm_inbox may hold rows
 }
 
@@ -230,7 +231,20 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	var res applied
 	var last int64 // the last row applied …
 	var done int   // … and the events up to its end
-	err = s.DB.Write(ctx, func(tx *store.Tx) error {
+	// Most applies commit without waiting for the disk and leave the
+	// applied position alone: their rows stay in the inbox, and after a
+	// crash they are applied again, which changes nothing that survived
+	// (every event is recorded once by its dedup key). One apply every
+	// inboxSweep is synced and records the position, which makes every
+	// earlier apply durable too (the WAL is synced in order); only rows up
+	// to it leave the inbox. So the main database's fsyncs no longer queue
+	// on the disk in front of the receiver's, whose ACKs wait for theirs.
+	sync := time.Since(in.syncAt) >= inboxSweep
+	write := s.DB.WriteUnsynced
+	if sync {
+		write = s.DB.Write
+	}
+	err = write(ctx, func(tx *store.Tx) error {
 		res, last, done = applied{}, 0, 0
 		// Whole rows in parts of about applyPart events: between parts
 		// the transaction ends early if a life-safety alarm waits for
@@ -251,9 +265,8 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 				break
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox_applied (epoch, seq) VALUES (?, ?)
-			ON CONFLICT (epoch) DO UPDATE SET seq = excluded.seq`, in.epoch, last); err != nil {
-			return fmt.Errorf("alarm inbox: %w", err)
+		if sync {
+			return in.record(ctx, tx, last)
 		}
 		return nil
 	})
@@ -262,7 +275,8 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	}
 	in.seq = last
 	s.announce(res, now)
-	if time.Since(in.swept) >= inboxSweep {
+	if sync {
+		in.synced, in.syncAt = last, time.Now()
 		s.sweepInbox(ctx)
 	}
 	return done, nil
@@ -272,23 +286,43 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 // fire waits for about one part (50 events, ~7 ms in a storm).
 const applyPart = 50
 
-// sweepInbox deletes applied rows from the inbox file. It runs at most
-// every inboxSweep while signals flow, and when the applier caught up, so
-// the receiver's commits rarely wait for a delete. One that fails is
-// repeated later, and rows stay while a backup pins the inbox.
+// record stores seq as the last applied row of the inbox, in tx.
+func (in *Inbox) record(ctx context.Context, tx *store.Tx, seq int64) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO alarm_inbox_applied (epoch, seq) VALUES (?, ?)
+		ON CONFLICT (epoch) DO UPDATE SET seq = excluded.seq`, in.epoch, seq); err != nil {
+		return fmt.Errorf("alarm inbox: %w", err)
+	}
+	return nil
+}
+
+// sweepInbox deletes the rows up to the last synced apply from the inbox
+// file. It runs after each synced apply (at most every inboxSweep while
+// signals flow) and when the applier caught up, which first records the
+// applied position in a synced transaction. So the receiver's commits
+// rarely wait for a delete. One that fails is repeated later, and rows
+// stay while a backup pins the inbox.
 func (s *Service) sweepInbox(ctx context.Context) {
 	in := s.Inbox
-	if in.sweptTo == in.seq {
+	if in.synced < in.seq {
+		if err := s.DB.Write(ctx, func(tx *store.Tx) error { return in.record(ctx, tx, in.seq) }); err != nil {
+			if ctx.Err() == nil {
+				s.logger().Warn("alarm inbox: recording the applied position", "err", err)
+			}
+			return
+		}
+		in.synced, in.syncAt = in.seq, time.Now()
+	}
+	if in.sweptTo == in.synced {
 		return
 	}
 	if _, err := in.db.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
-		in.seq, s.Now().UTC().Add(-pinTTL)); err != nil {
+		in.synced, s.Now().UTC().Add(-pinTTL)); err != nil {
 		if ctx.Err() == nil {
 			s.logger().Warn("alarm inbox: deleting applied rows", "err", err)
 		}
 		return
 	}
-	in.swept, in.sweptTo = time.Now(), in.seq
+	in.sweptTo = in.synced
 }
 
 // applyShared applies inbox rows of the main database and deletes them in

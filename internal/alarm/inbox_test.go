@@ -513,3 +513,53 @@ func TestApplyYields(t *testing.T) {
 		t.Fatalf("alarms count %d signals (%v), want %d", signals, err, rows*perRow)
 	}
 }
+
+// TestUnsyncedApplies: only a synced apply records the applied position and
+// lets rows leave the inbox file; applies in between keep their rows, and
+// catching up records the position (synced) and sweeps.
+func TestUnsyncedApplies(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, a := fixture(t, db, &now)
+	s.Inbox = openInbox(t, db)
+	position := func() int64 {
+		var seq int64
+		db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM alarm_inbox_applied`).Scan(&seq)
+		return seq
+	}
+	enqueueApply := func(key string) {
+		t.Helper()
+		if err := s.Enqueue(ctx, []Event{testEvent(a, now, key, "1", TypeTrouble, KindAlarm)}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Apply(ctx, applyEvents); err != nil || n != 1 {
+			t.Fatalf("apply %s: %d, %v", key, n, err)
+		}
+	}
+	enqueueApply("a") // the first apply is synced
+	if position() != 1 || inboxRows(t, s) != 0 {
+		t.Fatalf("after a synced apply: position %d, %d rows; want 1, 0", position(), inboxRows(t, s))
+	}
+	enqueueApply("b") // within inboxSweep: unsynced
+	enqueueApply("c")
+	if position() != 1 || inboxRows(t, s) != 2 || count(t, db, `SELECT COUNT(*) FROM alarm_events`) != 3 {
+		t.Fatalf("after unsynced applies: position %d, %d rows, %d events; want 1, 2, 3", position(), inboxRows(t, s),
+			count(t, db, `SELECT COUNT(*) FROM alarm_events`))
+	}
+	// A restart here applies b and c again: nothing changes.
+	restarted := &Service{DB: db, Inbox: openInbox(t, db), Now: s.Now}
+	if n, err := restarted.Apply(ctx, applyEvents); err != nil || n != 2 {
+		t.Fatalf("re-apply after a restart: %d, %v", n, err)
+	}
+	as, _ := s.Alarms(ctx, []string{a.OrgID}, AlarmFilter{}, 10, 0)
+	if len(as) != 1 || as[0].Signals != 3 {
+		t.Fatalf("after re-applying: %+v", as)
+	}
+	if n, err := s.Apply(ctx, applyEvents); err != nil || n != 0 { // caught up
+		t.Fatalf("caught up: %d, %v", n, err)
+	}
+	if position() != 3 || inboxRows(t, s) != 0 {
+		t.Fatalf("after catching up: position %d, %d rows; want 3, 0", position(), inboxRows(t, s))
+	}
+}
