@@ -86,6 +86,16 @@ func testInboxApply(t *testing.T, db *store.DB, file bool) {
 	}
 }
 
+// fileInboxFixture is a SQLite database with an account (fixture) and its
+// service on an inbox file.
+func fileInboxFixture(t *testing.T) (*store.DB, *Service, *Account, time.Time) {
+	db := storetest.SQLite(t)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s, a := fixture(t, db, &now)
+	s.Inbox = openInbox(t, db)
+	return db, s, a, now
+}
+
 func openInbox(t *testing.T, db *store.DB) *Inbox {
 	t.Helper()
 	in, err := OpenInbox(context.Background(), db)
@@ -228,10 +238,7 @@ func TestSinkSpillsWhenBusy(t *testing.T) {
 // applied rows until it is removed.
 func TestInboxFileRecovery(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.SQLite(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s, a := fixture(t, db, &now)
-	s.Inbox = openInbox(t, db)
+	db, s, a, now := fileInboxFixture(t)
 	ev := func(key string) Event { return testEvent(a, now, key, "3", TypeBurglary, KindAlarm) }
 	drain := func(s *Service) {
 		t.Helper()
@@ -478,10 +485,7 @@ func TestLaneFireFirst(t *testing.T) {
 // next Apply goes on from there: nothing skipped, nothing applied twice.
 func TestApplyYields(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.SQLite(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s, a := fixture(t, db, &now)
-	s.Inbox = openInbox(t, db)
+	db, s, a, now := fileInboxFixture(t)
 	const rows, perRow = 5, applyPart*3/5 // two rows make a part
 	for r := range rows {
 		evs := make([]Event, perRow)
@@ -519,10 +523,7 @@ func TestApplyYields(t *testing.T) {
 // catching up records the position (synced) and sweeps.
 func TestUnsyncedApplies(t *testing.T) {
 	ctx := context.Background()
-	db := storetest.SQLite(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	s, a := fixture(t, db, &now)
-	s.Inbox = openInbox(t, db)
+	db, s, a, now := fileInboxFixture(t)
 	position := func() int64 {
 		var seq int64
 		db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM alarm_inbox_applied`).Scan(&seq)
