@@ -486,7 +486,7 @@ func TestLaneFireFirst(t *testing.T) {
 func TestApplyYields(t *testing.T) {
 	ctx := context.Background()
 	db, s, a, now := fileInboxFixture(t)
-	const rows, perRow = 5, applyPart*3/5 // two rows make a part
+	const rows, perRow = 5, applyPart * 3 / 5 // two rows make a part
 	for r := range rows {
 		evs := make([]Event, perRow)
 		for i := range evs {
