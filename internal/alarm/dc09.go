@@ -202,6 +202,7 @@ type lane struct {
 // lifeSafety reports whether e is a fire, panic or medical alarm (not on test).
 func lifeSafety(e Event) bool { return e.Kind == KindAlarm && e.Priority == PriorityLife && !e.OnTest }
 
+// add queues life-safety alarm signals for the lane.
 func (l *lane) add(events []Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
