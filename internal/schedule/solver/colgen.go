@@ -326,8 +326,8 @@ func (w *worker) generate(lp *masterLP, free []int, pool *columnPool, colOf [][]
 	chunk := min(F, max(minChunk, (F+pricingChunks-1)/pricingChunks))
 	priced, idle, next := 0, 0, 0
 	nextRounding := roundFirst * F
-	w.sc.firstFit = true
-	defer func() { w.sc.firstFit = false }()
+	w.sc.firstFit, w.sc.pricing = true, true
+	defer func() { w.sc.firstFit, w.sc.pricing = false, false }()
 	// ps are the duals pricing uses: the master's, smoothed (see
 	// dualSmoothing); exact is set when they equal the master's.
 	ps := make([]float64, len(lp.y))

@@ -272,6 +272,8 @@ type dpScratch struct {
 	lo, hi []int64
 	keep   []int
 	b      boundScratch
+	// pricing is set while column generation prices rows.
+	pricing bool
 	// exact turns the bounding off (for tests that compare both).
 	exact bool
 	// firstFit accepts, under a finite cutoff, the first row found within
@@ -395,8 +397,14 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 		}
 		return cutoff
 	}
-	const rounds, refine = 16, 4
-	refined := 0
+	// Pricing refines the row it found for 4 more passes (a row priced
+	// too high ends column generation early); the local search takes the
+	// first row within the limits after one (it prices many more rows).
+	const rounds = 16
+	refine, refined := 1, 0
+	if sc.pricing {
+		refine = 4
+	}
 	for round := 0; round <= rounds; round++ {
 		if round == rounds {
 			if have {
