@@ -378,18 +378,7 @@ func (m *rowModel) bestRowWithin(p *Problem, cost []int64, sc *dpScratch, out []
 	}
 	keep := sc.keep[:p.Days]
 	bestV, have := int64(inf), false
-	S := len(p.Shifts)
-	truePrice := func(row []int) int64 {
-		var v int64
-		for d, s := range row {
-			if s == Off {
-				v += cost[d*(S+1)+S]
-			} else {
-				v += cost[d*(S+1)+s]
-			}
-		}
-		return v
-	}
+	truePrice := func(row []int) int64 { return rowPrice(cost, len(p.Shifts), row) }
 	// want is the dearest true price still of interest.
 	want := func() int64 {
 		if have {
@@ -726,4 +715,17 @@ func weekendsWorked(p *Problem, row []int) int {
 		}
 	}
 	return n
+}
+
+// rowPrice is row's price under per-cell costs laid out as the row DP's:
+// cost[d*(S+1)+s] for shift s on day d, cost[d*(S+1)+S] for a day off.
+func rowPrice(cost []int64, S int, row []int) int64 {
+	var v int64
+	for d, s := range row {
+		if s == Off {
+			s = S
+		}
+		v += cost[d*(S+1)+s]
+	}
+	return v
 }

@@ -118,19 +118,7 @@ func (w *worker) coverCostAll() int64 {
 	return t
 }
 
-func (w *worker) rowReq(e int, row []int) int64 {
-	S := w.S
-	r := w.req[e]
-	var t int64
-	for d, s := range row {
-		if s == Off {
-			t += r[d*(S+1)+S]
-		} else {
-			t += r[d*(S+1)+s]
-		}
-	}
-	return t
-}
+func (w *worker) rowReq(e int, row []int) int64 { return rowPrice(w.req[e], w.S, row) }
 
 // setRow replaces employee e's row and keeps the objective and coverage
 // counts exact.
