@@ -192,11 +192,17 @@ func TestSupervisionAndEscalation(t *testing.T) {
 }
 
 func count(t *testing.T, db *store.DB, q string, args ...any) int {
-	var n int
-	if err := db.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+	return scalar[int](t, db, q, args...)
+}
+
+// scalar is the one value q returns.
+func scalar[T any](t *testing.T, db *store.DB, q string, args ...any) T {
+	t.Helper()
+	var v T
+	if err := db.QueryRow(context.Background(), q, args...).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return v
 }
 
 func TestIngestGroupsAndDedups(t *testing.T) {

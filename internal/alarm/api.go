@@ -337,15 +337,20 @@ func (m *Module) apiDeleteAccount(w http.ResponseWriter, r *http.Request) error 
 // unknownAllowed: unprovisioned accounts belong to no tenant; only
 // administrators of an operator organisation see them.
 func (m *Module) unknownAllowed(r *http.Request) (bool, error) {
-	ops, err := m.S.OperatorOrgs(r.Context(), principal(r).OrgsWhere(auth.AlarmAdmin))
+	ops, err := m.unknownAdminOrgs(r)
 	return len(ops) > 0, err
+}
+
+// unknownAdminOrgs are the operator organisations the caller administers
+// alarms in.
+func (m *Module) unknownAdminOrgs(r *http.Request) ([]string, error) {
+	return m.S.OperatorOrgs(r.Context(), principal(r).OrgsWhere(auth.AlarmAdmin))
 }
 
 // dismissUnknown forgets the unknown account named by the request's
 // account, receiver and line values (the API and the page share it).
 func (m *Module) dismissUnknown(r *http.Request) (Unknown, error) {
-	p := principal(r)
-	ops, err := m.S.OperatorOrgs(r.Context(), p.OrgsWhere(auth.AlarmAdmin))
+	ops, err := m.unknownAdminOrgs(r)
 	if err != nil {
 		return Unknown{}, err
 	}
@@ -356,7 +361,7 @@ func (m *Module) dismissUnknown(r *http.Request) (Unknown, error) {
 	if u.Account == "" {
 		return u, web.Errorf(http.StatusBadRequest, "invalid", "account is required (and receiver and line as the panel sent them)")
 	}
-	if err := m.S.DismissUnknown(r.Context(), p, ops[0], u); err != nil {
+	if err := m.S.DismissUnknown(r.Context(), principal(r), ops[0], u); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return u, web.ErrNotFound
 		}

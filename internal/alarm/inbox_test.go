@@ -338,11 +338,7 @@ func TestInboxFileRecovery(t *testing.T) {
 
 // dbPath is the SQLite file behind db.
 func dbPath(t *testing.T, db *store.DB) string {
-	var file string
-	if err := db.QueryRow(context.Background(), `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
-		t.Fatal(err)
-	}
-	return file
+	return scalar[string](t, db, `SELECT file FROM pragma_database_list WHERE name = 'main'`)
 }
 
 // TestOutOfOrderApply: life-safety alarms are applied ahead of the inbox,
