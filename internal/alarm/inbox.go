@@ -315,8 +315,12 @@ func (s *Service) sweepInbox(ctx context.Context) {
 	if in.sweptTo == in.synced {
 		return
 	}
-	if _, err := in.db.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
-		in.synced, s.Now().UTC().Add(-pinTTL)); err != nil {
+	err := in.db.WriteUnsynced(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM alarm_inbox WHERE seq <= ? AND NOT EXISTS (SELECT 1 FROM alarm_inbox_pins WHERE at > ?)`,
+			in.synced, s.Now().UTC().Add(-pinTTL))
+		return err
+	})
+	if err != nil {
 		if ctx.Err() == nil {
 			s.logger().Warn("alarm inbox: deleting applied rows", "err", err)
 		}
