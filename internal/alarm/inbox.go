@@ -74,6 +74,7 @@ type Inbox struct {
 	synced  int64     // side: the last row a synced transaction applied …
 	syncAt  time.Time // … at this time
 	sweptTo int64     // side: applied rows were deleted up to this one
+	pending int       // side: signals applied but not yet in the per-account index
 	old     bool      // side: the main database's own alarm_inbox may hold rows
 }
 
@@ -101,6 +102,9 @@ func OpenInbox(ctx context.Context, db *store.DB) (*Inbox, error) {
 	})
 	if err == nil {
 		err = db.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM alarm_inbox_applied WHERE epoch = ?`, in.epoch).Scan(&in.seq)
+	}
+	if err == nil {
+		err = db.QueryRow(ctx, `SELECT COUNT(*) FROM alarm_events WHERE indexed = 0`).Scan(&in.pending)
 	}
 	if err != nil {
 		idb.Close()
@@ -224,6 +228,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		return 0, err
 	}
 	if len(seqs) == 0 {
+		s.indexIdle(ctx)
 		s.sweepInbox(ctx)
 		return 0, nil
 	}
@@ -231,6 +236,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	var res applied
 	var last int64 // the last row applied …
 	var done int   // … and the events up to its end
+	var indexed int
 	// Most applies commit without waiting for the disk and leave the
 	// applied position alone: their rows stay in the inbox, and after a
 	// crash they are applied again, which changes nothing that survived
@@ -245,7 +251,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		write = s.DB.Write
 	}
 	err = write(ctx, func(tx *store.Tx) error {
-		res, last, done = applied{}, 0, 0
+		res, last, done, indexed = applied{}, 0, 0, 0
 		// Whole rows in parts of about applyPart events: between parts
 		// the transaction ends early if a life-safety alarm waits for
 		// the writer, so it waits for one part, not the whole batch.
@@ -253,7 +259,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 			if ends[i]-done < applyPart && i < len(seqs)-1 {
 				continue
 			}
-			part, err := s.apply(ctx, tx, events[done:ends[i]], now)
+			part, err := s.apply(ctx, tx, events[done:ends[i]], now, true)
 			if err != nil {
 				return err
 			}
@@ -261,8 +267,14 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 			res.events = append(res.events, part.events...)
 			res.accounts = append(res.accounts, part.accounts...)
 			last, done = seqs[i], ends[i]
-			if s.Yield != nil && s.Yield() {
+			if s.yield() {
 				break
+			}
+		}
+		if in.pending+len(res.events) >= indexBatch && !s.yield() {
+			var err error
+			if indexed, err = indexPending(ctx, tx, indexBatch); err != nil {
+				return err
 			}
 		}
 		if sync {
@@ -274,12 +286,50 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		return 0, err
 	}
 	in.seq = last
+	in.indexed(len(res.events), indexed)
 	s.announce(res, now)
 	if sync {
 		in.synced, in.syncAt = last, time.Now()
 		s.sweepInbox(ctx)
 	}
 	return done, nil
+}
+
+// yield reports whether a life-safety alarm waits for the writer.
+func (s *Service) yield() bool { return s.Yield != nil && s.Yield() }
+
+// indexed counts added pending signals and moved ones (a batch that moved
+// fewer than indexBatch emptied the pending set).
+func (in *Inbox) indexed(added, moved int) {
+	in.pending += added - moved
+	if in.pending < 0 || (moved > 0 && moved < indexBatch) {
+		in.pending = 0
+	}
+}
+
+// indexIdle moves every pending signal into the per-account index when
+// the applier has caught up, a batch per transaction, and stops early for
+// a life-safety alarm. The transactions need not wait for the disk: the
+// index is rebuilt from the pending set after a crash.
+func (s *Service) indexIdle(ctx context.Context) {
+	in := s.Inbox
+	for in.pending > 0 && !s.yield() && ctx.Err() == nil {
+		var n int
+		err := s.DB.WriteUnsynced(ctx, func(tx *store.Tx) (err error) {
+			n, err = indexPending(ctx, tx, indexBatch)
+			return err
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger().Warn("alarm: indexing signals", "err", err)
+			}
+			return
+		}
+		in.indexed(0, n)
+		if n == 0 {
+			in.pending = 0
+		}
+	}
 }
 
 // applyPart is how many events Apply applies between looks at Yield: a
@@ -359,7 +409,7 @@ func (s *Service) applyShared(ctx context.Context, maxEvents int) (int, error) {
 		if err != nil || len(seqs) == 0 {
 			return err
 		}
-		if res, err = s.apply(ctx, tx, events, now); err != nil {
+		if res, err = s.apply(ctx, tx, events, now, false); err != nil {
 			return err
 		}
 		// seq is an integer column: the IN list is built from integers

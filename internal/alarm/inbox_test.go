@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -559,4 +561,101 @@ func TestUnsyncedApplies(t *testing.T) {
 	if position() != 3 || inboxRows(t, s) != 0 {
 		t.Fatalf("after catching up: position %d, %d rows; want 3, 0", position(), inboxRows(t, s))
 	}
+}
+
+// TestPendingIndex: signals applied from the inbox file wait outside the
+// per-account index until the applier moves them in bulk; listing by
+// account shows them all the same, merged in order with signals that
+// were indexed at once (webhooks, the life-safety lane), through indexes.
+func TestPendingIndex(t *testing.T) {
+	ctx := context.Background()
+	db, s, a, now := fileInboxFixture(t)
+	want := func() []string { // newest first, by a plain scan
+		rows, err := db.Query(ctx, `SELECT id FROM alarm_events WHERE account = ? ORDER BY rowid DESC`, a.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var ids []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	check := func(stage string) {
+		t.Helper()
+		all := want()
+		for _, page := range [][2]int{{100, 0}, {7, 0}, {7, 7}, {7, 20}, {5, len(all) - 3}} {
+			evs, err := s.Events(ctx, []string{a.OrgID}, EventFilter{Account: a.Number}, page[0], page[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range evs {
+				got = append(got, e.ID)
+			}
+			exp := all[min(page[1], len(all)):min(page[1]+page[0], len(all))]
+			if !slices.Equal(got, exp) {
+				t.Fatalf("%s, limit %d offset %d: got %v, want %v", stage, page[0], page[1], got, exp)
+			}
+		}
+	}
+	n := 0
+	ev := func() Event {
+		n++
+		return testEvent(a, now, fmt.Sprintf("k%d", n), fmt.Sprint(n%3), TypeBurglary, KindAlarm)
+	}
+	for round := 0; round < 4; round++ {
+		if err := s.Enqueue(ctx, []Event{ev(), ev(), ev(), ev()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Apply(ctx, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ingest(ctx, []Event{ev(), ev()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE indexed = 0`); got != 16 || s.Inbox.pending != 16 {
+		t.Fatalf("%d pending signals (%d counted), want 16", got, s.Inbox.pending)
+	}
+	check("pending")
+	// The planner reads each part through its index, never the table.
+	q, args := s.eventsQuery([]string{a.OrgID}, EventFilter{Account: a.Number})
+	rows, err := db.Query(ctx, `EXPLAIN QUERY PLAN `+q, append(args, 10, 0)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan = append(plan, detail)
+	}
+	rows.Close()
+	if p := strings.Join(plan, "; "); !strings.Contains(p, "alarm_events_account") || !strings.Contains(p, "alarm_events_pending") || strings.Contains(p, "SCAN") {
+		t.Fatalf("plan: %s", p)
+	}
+	// Caught up, the applier moves them into the index.
+	if n, err := s.Apply(ctx, 1000); err != nil || n != 0 {
+		t.Fatalf("idle apply: %d, %v", n, err)
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE indexed = 0`); got != 0 || s.Inbox.pending != 0 {
+		t.Fatalf("%d pending signals (%d counted) after an idle apply", got, s.Inbox.pending)
+	}
+	check("indexed")
+	// A restart counts what is pending.
+	if err := s.Enqueue(ctx, []Event{ev(), ev()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if again := openInbox(t, db); again.pending != 2 {
+		t.Fatalf("reopened inbox counts %d pending, want 2", again.pending)
+	}
+	check("after restart")
 }

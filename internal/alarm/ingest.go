@@ -47,7 +47,7 @@ func (s *Service) ingest(ctx context.Context, events []Event, write func(context
 	var res applied
 	err := write(ctx, func(tx *store.Tx) error {
 		var err error
-		res, err = s.apply(ctx, tx, events, now)
+		res, err = s.apply(ctx, tx, events, now, false)
 		return err
 	})
 	if err != nil {
@@ -76,8 +76,10 @@ func (s *Service) announce(res applied, now time.Time) {
 // before is skipped, so a retransmission is recorded and alarmed once),
 // alarm signals create or join the open alarm of their group, restores
 // and cancels mark open alarms, and every signal refreshes its account's
-// supervision clock (clearing a communication failure).
-func (s *Service) apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time) (applied, error) {
+// supervision clock (clearing a communication failure). With pending
+// (SQLite only) the new events wait for indexPending to enter the
+// per-account index.
+func (s *Service) apply(ctx context.Context, tx *store.Tx, events []Event, now time.Time, pending bool) (applied, error) {
 	var touched []*Alarm
 	var fresh []Event
 	// Which events are new? One indexed lookup per chunk, then the alarms
@@ -142,7 +144,7 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, events []Event, now t
 		return applied{}, err
 	}
 	touched = append(touched, a...)
-	if err := insertEvents(ctx, tx, fresh); err != nil {
+	if err := insertEvents(ctx, tx, fresh, pending); err != nil {
 		return applied{}, err
 	}
 	if len(accounts) > 0 {
@@ -219,19 +221,21 @@ func collect(rows *sql.Rows, err error, set map[string]bool) error {
 // line of defence: a duplicate that slipped past existingKeys is skipped,
 // never stored twice. SQLite runs in-process, so one prepared single-row
 // statement executed per event is cheapest (parsing a multi-row statement
-// cost more than the inserts); PostgreSQL gets multi-row statements, one
+// cost more than the inserts), and pending events skip the per-account
+// index until indexPending; PostgreSQL gets multi-row statements, one
 // round trip per chunk.
-func insertEvents(ctx context.Context, tx *store.Tx, events []Event) error {
-	const q = `INSERT INTO alarm_events (` + eventInsertCols + `) VALUES `
+func insertEvents(ctx context.Context, tx *store.Tx, events []Event, pending bool) error {
+	const q = `INSERT INTO alarm_events (` + eventInsertCols
 	const onConflict = ` ON CONFLICT (dedup_key) DO NOTHING`
 	if tx.Dialect() == store.SQLite {
-		st, err := tx.Prepare(ctx, q+eventPlaceholders+onConflict)
+		st, err := tx.Prepare(ctx, q+`, indexed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`+onConflict)
 		if err != nil {
 			return fmt.Errorf("insert alarm events: %w", err)
 		}
 		defer st.Close()
+		indexed := !pending
 		for i := range events {
-			if _, err := st.ExecContext(ctx, eventArgs(&events[i], nil)...); err != nil {
+			if _, err := st.ExecContext(ctx, append(eventArgs(&events[i], nil), indexed)...); err != nil {
 				return fmt.Errorf("insert alarm events: %w", err)
 			}
 		}
@@ -240,7 +244,7 @@ func insertEvents(ctx context.Context, tx *store.Tx, events []Event) error {
 	for start := 0; start < len(events); start += eventInsertChunk {
 		chunk := events[start:min(len(events), start+eventInsertChunk)]
 		var b strings.Builder
-		b.WriteString(q)
+		b.WriteString(q + `) VALUES `)
 		args := make([]any, 0, len(chunk)*19)
 		for i := range chunk {
 			if i > 0 {
@@ -255,6 +259,26 @@ func insertEvents(ctx context.Context, tx *store.Tx, events []Event) error {
 		}
 	}
 	return nil
+}
+
+// indexBatch is how many pending signals indexPending moves at a time:
+// enough that each panel's page of the per-account index is written once
+// for many of its signals, few enough (~10 ms) that a fire alarm waiting
+// for the writer is not held up for long.
+const indexBatch = 2000
+
+// indexPending moves up to max pending signals, oldest first, into the
+// per-account index (SQLite, see migration 00090) and returns how many it
+// moved. Losing this in a crash is harmless: the signals stay pending, and
+// queries by account read the pending ones too.
+func indexPending(ctx context.Context, tx *store.Tx, max int) (int, error) {
+	res, err := tx.Exec(ctx, `UPDATE alarm_events SET indexed = 1 WHERE rowid IN (
+		SELECT rowid FROM alarm_events WHERE indexed = 0 ORDER BY rowid LIMIT ?)`, max)
+	if err != nil {
+		return 0, fmt.Errorf("index alarm events: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // eventArgs appends e's values in eventInsertCols order.

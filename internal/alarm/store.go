@@ -287,7 +287,7 @@ var accountPrefixed = func() string {
 // multiScan appends extra destinations after a scanner's own.
 type multiScan struct {
 	sc    scanner
-	extra *string
+	extra any
 }
 
 func (m multiScan) Scan(dest ...any) error { return m.sc.Scan(append(dest, m.extra)...) }
@@ -415,42 +415,62 @@ type EventFilter struct {
 
 // Events lists raw events within scope, newest first.
 func (s *Service) Events(ctx context.Context, scope []string, f EventFilter, limit, offset int) ([]Event, error) {
-	ph, args := in(scope)
-	q := `SELECT ` + eventCols + ` FROM alarm_events WHERE org_id IN (` + ph + `)`
-	if f.Account != "" {
-		q += ` AND account = ?`
-		args = append(args, strings.ToUpper(f.Account))
-	}
-	if f.AlarmID != "" {
-		q += ` AND alarm_id = ?`
-		args = append(args, f.AlarmID)
-	}
-	if f.OrgID != "" {
-		q += ` AND org_id = ?`
-		args = append(args, f.OrgID)
-	}
-	// Newest first. On SQLite that is the rowid order (events are inserted
-	// as they were received), which the account and alarm indexes deliver
-	// without a sort; PostgreSQL's account index ends with received_at.
-	if s.DB.Dialect == store.SQLite {
-		q += ` ORDER BY rowid DESC LIMIT ? OFFSET ?`
-	} else {
-		q += ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
-	}
+	q, args := s.eventsQuery(scope, f)
 	rows, err := s.DB.Query(ctx, q, append(args, limit, offset)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := []Event{}
+	var seq int64
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		sc := scanner(rows)
+		if s.DB.Dialect == store.SQLite {
+			sc = multiScan{rows, &seq}
+		}
+		e, err := scanEvent(sc)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// eventsQuery is Events' query, without the LIMIT and OFFSET arguments.
+func (s *Service) eventsQuery(scope []string, f EventFilter) (string, []any) {
+	ph, args := in(scope)
+	cond := `org_id IN (` + ph + `)`
+	if f.Account != "" {
+		cond += ` AND account = ?`
+		args = append(args, strings.ToUpper(f.Account))
+	}
+	if f.AlarmID != "" {
+		cond += ` AND alarm_id = ?`
+		args = append(args, f.AlarmID)
+	}
+	if f.OrgID != "" {
+		cond += ` AND org_id = ?`
+		args = append(args, f.OrgID)
+	}
+	// Newest first. On SQLite that is the rowid order (events are inserted
+	// as they were received), which the account and alarm indexes deliver
+	// without a sort. By account, the signals not yet in the per-account
+	// index (indexed = 0, see indexPending) are merged in, each part read
+	// through its own index. PostgreSQL's account index ends with
+	// received_at.
+	var q string
+	switch {
+	case s.DB.Dialect != store.SQLite:
+		q = `SELECT ` + eventCols + ` FROM alarm_events WHERE ` + cond + ` ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?`
+	case f.Account != "" && f.AlarmID == "":
+		part := `SELECT ` + eventCols + `, rowid AS seq FROM alarm_events WHERE `
+		q = part + `indexed = 1 AND ` + cond + ` UNION ALL ` + part + `indexed = 0 AND ` + cond + ` ORDER BY seq DESC LIMIT ? OFFSET ?`
+		args = append(args, args...)
+	default:
+		q = `SELECT ` + eventCols + `, rowid FROM alarm_events WHERE ` + cond + ` ORDER BY rowid DESC LIMIT ? OFFSET ?`
+	}
+	return q, args
 }
 
 // Unknown is a frame identity nobody provisioned.
