@@ -252,7 +252,8 @@ func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead 
 			colOf[fi] = append(colOf[fi], lp.addColumn(w.patternColumn(fi, F, e, row)))
 		}
 	}
-	// Structured basis: B = [I 0; A D] with D = ±1, so B⁻¹ = [I 0; -DA D].
+	// Structured basis: each free employee's lead column and, per cell,
+	// the cover slack that is non-negative there.
 	basis := make([]int, m)
 	resid := slices.Clone(b[F:])
 	for fi, e := range free {
@@ -263,33 +264,14 @@ func (w *worker) buildMaster(free []int, fixedRow [][]int, pool [][][]int, lead 
 			}
 		}
 	}
-	inv := lp.binv
-	for fi := range F {
-		inv[fi*m+fi] = 1
-		lp.xB[fi] = 1
-	}
 	for i := range cells {
-		sign := 1.0
 		basis[F+i] = under[i]
 		if resid[i] < 0 {
-			sign = -1
 			basis[F+i] = over[i]
 		}
-		r := F + i
-		inv[r*m+r] = sign
-		lp.xB[r] = math.Abs(resid[i])
 	}
-	for fi, e := range free {
-		for d, s := range pool[e][lead[e]] {
-			if s != Off {
-				r := F + d*S + s
-				inv[r*m+fi] = -inv[r*m+r]
-			}
-		}
-	}
-	lp.basis = basis
-	for p, j := range basis {
-		lp.pos[j] = p
+	if !lp.setBasis(basis) {
+		panic("solver: the structured starting basis of a master is singular")
 	}
 	return lp, colOf
 }

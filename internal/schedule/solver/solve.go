@@ -51,8 +51,9 @@ type Solution struct {
 }
 
 // maxMasterRows bounds the master LP (one row per employee and per cover
-// cell). Its basis inverse is dense, m² floats, and a pivot may touch all of
-// it: at 3000 rows that is 72 MB and a few ms per pivot; a 364-day horizon
+// cell). The inverse of its basis kernel is dense and may grow to m² floats
+// when few cells have a basic slack, and a pivot may touch all of it: at
+// 3000 rows that is 72 MB and a few ms per pivot; a 364-day horizon
 // with 32 shift types would need over a gigabyte per thread and seconds
 // between polls of the clock. Larger problems are solved by local search
 // alone.
@@ -104,7 +105,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 				w.localSearch(more, func() { rep.offer(t, w) })
 			}
 			if len(p.Employees)+p.Days*len(p.Shifts) > maxMasterRows {
-				// Too big for the dense master: local search only.
+				// Too big for the master: local search only.
 				if t%2 == 0 {
 					w.localSearch(more, func() { rep.offer(t, w) })
 				}
