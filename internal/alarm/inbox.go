@@ -234,9 +234,10 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	}
 	now := s.Now().UTC()
 	var res applied
-	var last int64 // the last row applied …
-	var done int   // … and the events up to its end
-	var indexed int
+	var last int64  // the last row applied …
+	var done int    // … and the events up to its end
+	var indexed int // signals moved into the per-account index …
+	var dry bool    // … and none left pending
 	// Most applies commit without waiting for the disk and leave the
 	// applied position alone: their rows stay in the inbox, and after a
 	// crash they are applied again, which changes nothing that survived
@@ -251,7 +252,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		write = s.DB.Write
 	}
 	err = write(ctx, func(tx *store.Tx) error {
-		res, last, done, indexed = applied{}, 0, 0, 0
+		res, last, done, indexed, dry = applied{}, 0, 0, 0, false
 		// Whole rows in parts of about applyPart events: between parts
 		// the transaction ends early if a life-safety alarm waits for
 		// the writer, so it waits for one part, not the whole batch.
@@ -259,21 +260,24 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 			if ends[i]-done < applyPart && i < len(seqs)-1 {
 				continue
 			}
-			part, err := s.apply(ctx, tx, events[done:ends[i]], now, true)
-			if err != nil {
+			if err := s.applyPending(ctx, tx, events[done:ends[i]], now, &res); err != nil {
 				return err
 			}
-			res.alarms = append(res.alarms, part.alarms...)
-			res.events = append(res.events, part.events...)
-			res.accounts = append(res.accounts, part.accounts...)
 			last, done = seqs[i], ends[i]
 			if s.yield() {
+				// What waits goes into this transaction, which commits
+				// now: one commit where the lane would add its own.
+				if s.Ahead != nil {
+					if err := s.applyPending(ctx, tx, s.Ahead(), now, &res); err != nil {
+						return err
+					}
+				}
 				break
 			}
 		}
-		if in.pending+len(res.events) >= indexBatch && !s.yield() {
+		if in.pending+len(res.events) >= indexBatch {
 			var err error
-			if indexed, err = indexPending(ctx, tx, indexBatch); err != nil {
+			if indexed, dry, err = indexPending(ctx, tx, s.yield); err != nil {
 				return err
 			}
 		}
@@ -286,7 +290,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 		return 0, err
 	}
 	in.seq = last
-	in.indexed(len(res.events), indexed)
+	in.indexed(len(res.events), indexed, dry)
 	s.announce(res, now)
 	if sync {
 		in.synced, in.syncAt = last, time.Now()
@@ -295,14 +299,26 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	return done, nil
 }
 
+// applyPending applies events from the inbox file (pending the
+// per-account index) and adds what changed to r.
+func (s *Service) applyPending(ctx context.Context, tx *store.Tx, events []Event, now time.Time, r *applied) error {
+	if len(events) == 0 {
+		return nil
+	}
+	part, err := s.apply(ctx, tx, events, now, true)
+	r.alarms = append(r.alarms, part.alarms...)
+	r.events = append(r.events, part.events...)
+	r.accounts = append(r.accounts, part.accounts...)
+	return err
+}
+
 // yield reports whether a life-safety alarm waits for the writer.
 func (s *Service) yield() bool { return s.Yield != nil && s.Yield() }
 
-// indexed counts added pending signals and moved ones (a batch that moved
-// fewer than indexBatch emptied the pending set).
-func (in *Inbox) indexed(added, moved int) {
+// indexed counts added pending signals and moved ones (dry: none left).
+func (in *Inbox) indexed(added, moved int, dry bool) {
 	in.pending += added - moved
-	if in.pending < 0 || (moved > 0 && moved < indexBatch) {
+	if dry || in.pending < 0 {
 		in.pending = 0
 	}
 }
@@ -315,8 +331,9 @@ func (s *Service) indexIdle(ctx context.Context) {
 	in := s.Inbox
 	for in.pending > 0 && !s.yield() && ctx.Err() == nil {
 		var n int
+		var dry bool
 		err := s.DB.WriteUnsynced(ctx, func(tx *store.Tx) (err error) {
-			n, err = indexPending(ctx, tx, indexBatch)
+			n, dry, err = indexPending(ctx, tx, s.yield)
 			return err
 		})
 		if err != nil {
@@ -325,10 +342,7 @@ func (s *Service) indexIdle(ctx context.Context) {
 			}
 			return
 		}
-		in.indexed(0, n)
-		if n == 0 {
-			in.pending = 0
-		}
+		in.indexed(0, n, dry)
 	}
 }
 

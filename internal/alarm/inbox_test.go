@@ -479,8 +479,9 @@ func TestLaneFireFirst(t *testing.T) {
 }
 
 // TestApplyYields: while something more urgent waits for the writer, Apply
-// commits after a part of about applyPart events (whole inbox rows), and the
-// next Apply goes on from there: nothing skipped, nothing applied twice.
+// applies it and commits after a part of about applyPart events (whole
+// inbox rows), and the next Apply goes on from there: nothing skipped,
+// nothing applied twice.
 func TestApplyYields(t *testing.T) {
 	ctx := context.Background()
 	db, s, a, now := fileInboxFixture(t)
@@ -494,25 +495,31 @@ func TestApplyYields(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The fire that made it yield is applied in the same transaction.
+	fire := []Event{testEvent(a, now, "fire", "9", TypeFire, KindAlarm)}
 	urgent := true
 	s.Yield = func() bool { return urgent }
+	s.Ahead = func() []Event { ahead := fire; fire = nil; return ahead }
 	n, err := s.Apply(ctx, applyEvents)
 	if err != nil || n != 2*perRow { // two rows reach applyPart
 		t.Fatalf("yielding apply: %d events, %v; want %d", n, err, 2*perRow)
 	}
-	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != 2*perRow {
-		t.Fatalf("%d events stored, want %d", got, 2*perRow)
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != 2*perRow+1 {
+		t.Fatalf("%d events stored, want %d and the fire", got, 2*perRow)
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarms WHERE type = ?`, TypeFire); got != 1 {
+		t.Fatalf("%d fire alarms after the yielding apply, want 1", got)
 	}
 	urgent = false
 	if n, err = s.Apply(ctx, applyEvents); err != nil || n != (rows-2)*perRow {
 		t.Fatalf("second apply: %d events, %v; want %d", n, err, (rows-2)*perRow)
 	}
-	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != rows*perRow {
-		t.Fatalf("%d events stored, want %d", got, rows*perRow)
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events`); got != rows*perRow+1 {
+		t.Fatalf("%d events stored, want %d and the fire", got, rows*perRow)
 	}
 	var signals int
-	if err := db.QueryRow(ctx, `SELECT SUM(signals) FROM alarms`).Scan(&signals); err != nil || signals != rows*perRow {
-		t.Fatalf("alarms count %d signals (%v), want %d", signals, err, rows*perRow)
+	if err := db.QueryRow(ctx, `SELECT SUM(signals) FROM alarms`).Scan(&signals); err != nil || signals != rows*perRow+1 {
+		t.Fatalf("alarms count %d signals (%v), want %d and the fire", signals, err, rows*perRow)
 	}
 }
 
@@ -658,4 +665,19 @@ func TestPendingIndex(t *testing.T) {
 		t.Fatalf("reopened inbox counts %d pending, want 2", again.pending)
 	}
 	check("after restart")
+	// Under load an apply moves a batch in its own transaction.
+	many := make([]Event, indexBatch)
+	for i := range many {
+		many[i] = ev()
+	}
+	if err := s.Enqueue(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Apply(ctx, 2*indexBatch); err != nil || n != indexBatch {
+		t.Fatalf("apply: %d, %v", n, err)
+	}
+	if got := count(t, db, `SELECT COUNT(*) FROM alarm_events WHERE indexed = 0`); got != 2 || s.Inbox.pending != 2 {
+		t.Fatalf("%d pending signals (%d counted) after an apply of %d, want 2 left", got, s.Inbox.pending, indexBatch)
+	}
+	check("under load")
 }

@@ -103,7 +103,7 @@ func New(db *store.DB, orgs *org.Service, w *web.Server, b *bus.Bus, log *slog.L
 	m := &Module{Orgs: orgs, Web: w, Bus: b, Log: log, Opts: opts, pub: make(chan pubBatch, 4096), first: make(chan pubBatch, 256), stop: make(chan struct{}),
 		backlog: newBacklog(maxBacklog), wake: make(chan struct{}, 1), urgent: make(chan struct{}, 1)}
 	m.S = &Service{DB: db, Inbox: opts.Inbox, Now: now, Log: log}
-	m.S.Yield = m.lane.waiting
+	m.S.Yield, m.S.Ahead = m.lane.waiting, m.lane.take
 	m.cache = newAccountCache(m.S)
 	m.S.OnAccountsChanged = m.cache.Invalidate
 	m.unknown = &unknownRecorder{s: m.S, q: make(chan Unknown, 1024)}

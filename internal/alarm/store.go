@@ -31,9 +31,11 @@ type Service struct {
 	// deleted (the receiver's account cache drops its entries).
 	OnAccountsChanged func()
 	// Yield reports whether something more urgent waits for the writer
-	// (the life-safety lane): Apply then commits what it applied so far
-	// instead of finishing its batch (nil: never).
+	// (the life-safety lane): Apply then applies Ahead's signals and
+	// commits instead of finishing its batch (nil: never).
 	Yield func() bool
+	// Ahead takes the signals that Yield reported waiting (nil: none).
+	Ahead func() []Event
 
 	clocks clocks // supervision clocks committed by this server
 }
