@@ -191,7 +191,10 @@ func loginSSE(t *testing.T, db *store.DB, p *serveProc) *sseConn {
 		t.Fatal(err)
 	}
 	// Follow the stream as a browser does: when the hub drops a slow
-	// reader, reconnect with Last-Event-ID and get the missed events.
+	// reader, reconnect with Last-Event-ID and get the missed events. The
+	// probes start once the stream is open, or the first fire alarm could
+	// be published before anyone listens.
+	open := make(chan struct{})
 	go func() {
 		last := ""
 		for {
@@ -202,6 +205,9 @@ func loginSSE(t *testing.T, db *store.DB, p *serveProc) *sseConn {
 			res, err := h.Do(req)
 			if err != nil {
 				return
+			}
+			if last == "" && c.reconnects == 0 {
+				close(open)
 			}
 			br := bufio.NewReader(res.Body)
 			for {
@@ -235,6 +241,11 @@ func loginSSE(t *testing.T, db *store.DB, p *serveProc) *sseConn {
 			c.mu.Unlock()
 		}
 	}()
+	select {
+	case <-open:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console stream did not open in 10 s")
+	}
 	return c
 }
 
