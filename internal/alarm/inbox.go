@@ -253,6 +253,7 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 	}
 	err = write(ctx, func(tx *store.Tx) error {
 		res, last, done, indexed, dry = applied{}, 0, 0, 0, false
+		yielded := false
 		// Whole rows in parts of about applyPart events: between parts
 		// the transaction ends early if a life-safety alarm waits for
 		// the writer, so it waits for one part, not the whole batch.
@@ -272,10 +273,12 @@ func (s *Service) Apply(ctx context.Context, maxEvents int) (int, error) {
 						return err
 					}
 				}
+				yielded = true
 				break
 			}
 		}
-		if in.pending+len(res.events) >= indexBatch {
+		// Not when it yielded: the alarms it took along must not wait.
+		if in.pending+len(res.events) >= indexBatch && !yielded {
 			var err error
 			if indexed, dry, err = indexPending(ctx, tx, s.yield); err != nil {
 				return err
