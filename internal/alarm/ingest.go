@@ -234,8 +234,10 @@ func insertEvents(ctx context.Context, tx *store.Tx, events []Event, pending boo
 		}
 		defer st.Close()
 		indexed := !pending
+		args := make([]any, 0, 20)
 		for i := range events {
-			if _, err := st.ExecContext(ctx, append(eventArgs(&events[i], nil), indexed)...); err != nil {
+			args = append(eventArgs(&events[i], args[:0]), indexed)
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("insert alarm events: %w", err)
 			}
 		}

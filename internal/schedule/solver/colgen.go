@@ -1,6 +1,7 @@
 package solver
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -106,15 +107,7 @@ func (w *worker) colgenDive(pool *columnPool, stop func() bool) bool {
 		// Fix all settled employees and some open ones: the most settled
 		// share (a fifth, or a half in a fast dive), drawn at random from
 		// twice as many.
-		slices.SortStableFunc(open, func(a, b cand) int {
-			switch {
-			case a.v > b.v:
-				return -1
-			case a.v < b.v:
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(open, func(a, b cand) int { return cmp.Compare(b.v, a.v) })
 		n := max(1, len(open)/w.fixDiv)
 		if pick := min(len(open), 2*n); pick > n {
 			w.rng.Shuffle(pick, func(i, j int) { open[i], open[j] = open[j], open[i] })
@@ -215,15 +208,7 @@ func (w *worker) roundMaster(lp *masterLP, free []int, colOf [][]int, fixedRow [
 		addFrac(fi, 1)
 	}
 	w.rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	slices.SortStableFunc(order, func(a, b cand) int {
-		switch {
-		case a.v > b.v:
-			return -1
-		case a.v < b.v:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(order, func(a, b cand) int { return cmp.Compare(b.v, a.v) })
 	pen := func(c *Cover, n float64) float64 {
 		if r := float64(c.Requirement); n < r {
 			return float64(c.WeightUnder) * (r - n)
